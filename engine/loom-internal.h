@@ -1,0 +1,26 @@
+/* loom-internal.h — the engine's internal API in one include, for the engine's own
+ * tools (candor-cli) and the test suites, which build with LOOM_COMPILATION.
+ */
+#pragma once
+
+#if !defined(LOOM_COMPILATION)
+#error "loom-internal.h is for the engine, candor-cli and the tests only."
+#endif
+
+#include "loom.h"
+
+#include "ops/loom-op-case.h"
+#include "ops/loom-op-check.h"
+#include "ops/loom-ops.h"
+#include "ops/loom-ops-push.h"
+#include "ops/loom-ref.h"
+#include "runtime/loom-progress.h"
+#include "runtime/loom-worker.h"
+#include "vk/loom-buffer.h"
+#include "vk/loom-command.h"
+#include "vk/loom-device-private.h"
+#include "vk/loom-instance.h"
+#include "vk/loom-pipeline.h"
+#include "vk/loom-pipeline-cache.h"
+#include "vk/loom-profiler.h"
+#include "vk/loom-spirv.h"

@@ -1,0 +1,184 @@
+/* loom-op-check.c — per-op error bounds and the comparison. */
+#include "config.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "loom-op-check.h"
+
+/* One unit in the last place at 1.0 for f32 (2⁻²³); relative rounding is half that. */
+#define ULP (1.0 / 8388608.0)
+
+/* Vulkan may flush denormals to zero, so any result may be off by the smallest normal. */
+#define FLUSH FLT_MIN
+
+/* The most additions any one term passes through in a workgroup reduction of @length
+ * values by reduce.glsl with 128 invocations: a strided serial sum per invocation, a
+ * subgroup tree (at most 7 levels, subgroups have at most 128 lanes) and a serial sum
+ * over the subgroups (at most 128). A sum of that depth is off by at most
+ * depth · 2⁻²⁴ · Σ|terms|. */
+gsize
+loom_reduction_depth (gsize length)
+{
+  return (length + 127) / 128 + 7 + 128;
+}
+
+void
+loom_bounds_exact (double *bound,
+                   gsize   n)
+{
+  for (gsize i = 0; i < n; i++)
+    bound[i] = FLUSH;
+}
+
+/* x·σ(x) with σ(x) = 1/(1 + exp(−x)): exp is off by (3 + 2|x|) ULP, the add, the
+ * division (2.5 ULP) and the product by about 4 more. */
+void
+loom_bounds_silu (const float *x,
+                  const float *want,
+                  double      *bound,
+                  gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    bound[i] = (8.0 + 2.0 * fabs (x[i])) * ULP * fabs (want[i]) + FLUSH;
+}
+
+/* 0.5·x·(1 + tanh(u)): tanh inherits the error of (eᵘ − e⁻ᵘ)/(eᵘ + e⁻ᵘ), an absolute
+ * (9 + 4|u|) ULP; computing u costs 5 roundings relative to u, which moves tanh by at
+ * most as much; the outer products add 2 ULP of the result. */
+void
+loom_bounds_gelu_tanh (const float *x,
+                       const float *want,
+                       double      *bound,
+                       gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      double v = x[i];
+      double u = fmin (fabs (0.7978845608 * (v + 0.044715 * v * v * v)), 10.0);
+      bound[i] = 0.5 * fabs (v) * (9.0 + 9.0 * u) * ULP + 2.0 * ULP * fabs (want[i]) + FLUSH;
+    }
+}
+
+/* 0.5·x·(1 + erf(x/√2)) with erf by Abramowitz–Stegun 7.1.26: 1.5·10⁻⁷ of method
+ * error, plus the float evaluation (about 16 ULP, and exp(−a²) is off by 3 + 2a² ULP). */
+void
+loom_bounds_gelu_erf (const float *x,
+                      const float *want,
+                      double      *bound,
+                      gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      double a = fabs (x[i]) / G_SQRT2;
+      bound[i] = 0.5 * fabs (x[i]) * (1.5e-7 + (16.0 + 2.0 * a * a) * ULP)
+                 + 2.0 * ULP * fabs (want[i]) + FLUSH;
+    }
+}
+
+/* exp(xᵢ − max)/Σ: the numerator is off by (3 + 3|xᵢ − max|) ULP (exp, and the rounded
+ * difference), the sum by the same for its largest exponent plus its reduction depth,
+ * the reciprocal and product by 3 ULP. All relative to the result. */
+void
+loom_bounds_softmax (const float *x,
+                     const float *want,
+                     double      *bound,
+                     gsize        rows,
+                     gsize        cols)
+{
+  double depth = loom_reduction_depth (cols);
+
+  for (gsize r = 0; r < rows; r++)
+    {
+      const float *row = x + r * cols;
+      double max = -INFINITY, min = INFINITY;
+
+      for (gsize c = 0; c < cols; c++)
+        {
+          max = MAX (max, row[c]);
+          min = MIN (min, row[c]);
+        }
+      for (gsize c = 0; c < cols; c++)
+        {
+          double spread = max - row[c];
+          double ulps = 3.0 + 3.0 * spread + 3.0 + 3.0 * (max - min) + depth / 2.0 + 3.0;
+          bound[r * cols + c] = ulps * ULP * fabs (want[r * cols + c]) + FLUSH;
+        }
+    }
+}
+
+/* x · w / sqrt(Σx²/n + eps): the sum is off by depth/2 ULP, the division and the add
+ * by 3 more, inversesqrt halves that and adds 2; the two products add 1. */
+void
+loom_bounds_rms_norm (const float *want,
+                      double      *bound,
+                      gsize        rows,
+                      gsize        cols)
+{
+  double ulps = (loom_reduction_depth (cols) / 2.0 + 3.0) / 2.0 + 2.0 + 1.0 + 1.0;
+
+  for (gsize i = 0; i < rows * cols; i++)
+    bound[i] = ulps * ULP * fabs (want[i]) + FLUSH;
+}
+
+/* A dot product of length k accumulated in any order: |error| ≤ γ_{k+1}·Σ|aₗ·wₗ| with
+ * γ_j = j·u/(1 − j·u), u = 2⁻²⁴ (Higham, Accuracy and Stability, §3.1). */
+void
+loom_bounds_matmul (const float *magnitude,
+                    const float *want,
+                    double      *bound,
+                    gsize        n,
+                    gsize        k)
+{
+  double u = ULP / 2.0;
+  double gamma = (k + 1) * u / (1.0 - (k + 1) * u);
+
+  for (gsize i = 0; i < n; i++)
+    bound[i] = gamma * magnitude[i] + ULP * fabs (want[i]) + FLUSH * (k + 1);
+}
+
+gboolean
+loom_check_close (const float  *got,
+                  const float  *want,
+                  const double *bound,
+                  gsize         n,
+                  LoomCheck    *check)
+{
+  *check = (LoomCheck) { .n_checked = n, .passed = TRUE, .worst_ratio = -1.0 };
+
+  for (gsize i = 0; i < n; i++)
+    {
+      double error = fabs ((double) got[i] - (double) want[i]);
+      double ratio;
+
+      if (isnan (got[i]) != isnan (want[i]))
+        error = INFINITY;
+      else if (isnan (got[i]))
+        error = 0.0;
+      ratio = bound[i] > 0.0 ? error / bound[i] : (error > 0.0 ? INFINITY : 0.0);
+
+      if (error > check->max_error)
+        check->max_error = error;
+      if (ratio > check->worst_ratio)
+        {
+          check->worst_ratio = ratio;
+          check->worst = i;
+          check->worst_got = got[i];
+          check->worst_want = want[i];
+        }
+      if (!(error <= bound[i]))
+        check->passed = FALSE;
+    }
+  return check->passed;
+}
+
+char *
+loom_check_describe (const LoomCheck *check)
+{
+  return g_strdup_printf ("%s: %" G_GSIZE_FORMAT " values, max error %.3g, worst at [%"
+                          G_GSIZE_FORMAT "] got %.9g want %.9g (%.3g of its bound)%s",
+                          check->passed ? "ok" : "FAILED", check->n_checked, check->max_error,
+                          check->worst, check->worst_got, check->worst_want,
+                          check->worst_ratio,
+                          check->wrote_outside ? "; it wrote outside its output" : "");
+}

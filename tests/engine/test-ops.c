@@ -1,0 +1,181 @@
+/* test-ops.c — every GPU op against its CPU reference, on the real device.
+ *
+ * Shapes include 1, odd sizes, sizes just off the workgroup sizes (64, 128, 256), random
+ * shapes, tensors at unaligned offsets inside their buffers, and tensors larger than one
+ * storage-buffer binding (128 MiB on lavapipe), which the ops must split. The error
+ * bound of each op is derived in engine/ops/loom-op-check.c; each result is reported
+ * with its largest error and how close it came to the bound.
+ */
+#include "config.h"
+
+#include "loom-test-util.h"
+
+static void
+run_case (const LoomOpCase *op_case,
+          guint32           seed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *what = loom_op_case_describe (op_case);
+  g_autofree char *how = NULL;
+  LoomCheck check;
+
+  g_assert_true (loom_op_case_run (loom_test_get_device (), op_case, seed, &check, &error));
+  g_assert_no_error (error);
+  how = loom_check_describe (&check);
+  g_test_message ("%s: %s", what, how);
+  if (!check.passed)
+    g_error ("%s: %s", what, how);
+}
+
+/* Element counts around every workgroup boundary the element-wise kernels have. */
+static const gsize element_counts[] = { 1, 2, 3, 4, 5, 63, 64, 65, 255, 256, 257, 1000, 4097, 65537 };
+static const gsize offsets[] = { 0, 1, 3, 4 };
+
+static void
+test_elementwise (gconstpointer data)
+{
+  LoomOpKind kind = GPOINTER_TO_UINT (data);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7 + kind);
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (element_counts); i++)
+    for (guint o = 0; o < G_N_ELEMENTS (offsets); o++)
+      {
+        LoomOpCase c = { kind, 1, element_counts[i], 0, offsets[o] };
+        run_case (&c, i * 10 + o);
+      }
+  for (guint r = 0; r < 5; r++)
+    {
+      LoomOpCase c = { kind, 1, g_rand_int_range (rand, 1, 300000), 0,
+                       g_rand_int_range (rand, 0, 8) };
+      run_case (&c, 1000 + r);
+    }
+}
+
+static void
+test_rows (gconstpointer data)
+{
+  LoomOpKind kind = GPOINTER_TO_UINT (data);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11 + kind);
+  static const gsize shapes[][2] = {
+    { 1, 1 }, { 1, 2 }, { 3, 1 }, { 5, 127 }, { 4, 128 }, { 3, 129 }, { 2, 1000 },
+    { 17, 4096 }, { 2, 32000 }, { 70000, 3 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { kind, shapes[i][0], shapes[i][1], 0, i % 3 };
+      run_case (&c, i);
+    }
+  for (guint r = 0; r < 5; r++)
+    {
+      LoomOpCase c = { kind, g_rand_int_range (rand, 1, 200), g_rand_int_range (rand, 1, 5000),
+                       0, g_rand_int_range (rand, 0, 8) };
+      run_case (&c, 100 + r);
+    }
+}
+
+static void
+test_matvec (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  static const gsize shapes[][2] = {
+    { 1, 1 }, { 1, 5 }, { 7, 1 }, { 3, 127 }, { 3, 128 }, { 3, 129 }, { 64, 64 },
+    { 257, 1000 }, { 1000, 4097 }, { 70000, 4 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_MATVEC, 1, shapes[i][0], shapes[i][1], i % 5 };
+      run_case (&c, i);
+    }
+  for (guint r = 0; r < 5; r++)
+    {
+      LoomOpCase c = { LOOM_OP_MATVEC, 1, g_rand_int_range (rand, 1, 3000),
+                       g_rand_int_range (rand, 1, 3000), g_rand_int_range (rand, 0, 8) };
+      run_case (&c, 100 + r);
+    }
+}
+
+static void
+test_matmul_tiled (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  static const gsize shapes[][3] = {
+    { 1, 1, 1 }, { 2, 3, 5 }, { 63, 65, 17 }, { 64, 64, 16 }, { 65, 63, 15 },
+    { 128, 192, 256 }, { 100, 1, 300 }, { 1, 100, 300 }, { 129, 130, 1031 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_MATMUL_TILED, shapes[i][0], shapes[i][1], shapes[i][2], i % 5 };
+      run_case (&c, i);
+    }
+  for (guint r = 0; r < 5; r++)
+    {
+      LoomOpCase c = { LOOM_OP_MATMUL_TILED, g_rand_int_range (rand, 1, 300),
+                       g_rand_int_range (rand, 1, 300), g_rand_int_range (rand, 1, 700),
+                       g_rand_int_range (rand, 0, 8) };
+      run_case (&c, 100 + r);
+    }
+}
+
+/* Tensors larger than one binding window: each op must split its dispatches. */
+static void
+test_beyond_binding_range (void)
+{
+  LoomDeviceInfo *info;
+  gsize window;
+
+  if (loom_test_skip_without_device ())
+    return;
+  info = loom_device_get_info (loom_test_get_device ());
+  window = info->max_storage_buffer_range / sizeof (float);
+  if ((window + window / 8) * sizeof (float) + 4096 > info->max_allocation_size)
+    {
+      g_test_skip ("The device cannot allocate a tensor larger than one binding");
+      return;
+    }
+
+  {
+    const gsize big = window + window / 8 + 3;  /* floats: about 144 MiB on lavapipe */
+    const gsize k = 4096;
+    const LoomOpCase cases[] = {
+      { LOOM_OP_ADD, 1, big, 0, 1 },
+      { LOOM_OP_GELU_ERF, 1, big, 0, 0 },
+      { LOOM_OP_SOFTMAX, big / 4099, 4099, 0, 3 },
+      { LOOM_OP_RMS_NORM, big / 4099, 4099, 0, 0 },
+      { LOOM_OP_MATVEC, 1, big / k, k, 2 },
+      { LOOM_OP_MATMUL_TILED, 3, big / k, k, 0 },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      run_case (&cases[i], i);
+  }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  loom_test_init (&argc, &argv);
+
+  for (LoomOpKind kind = LOOM_OP_ADD; kind <= LOOM_OP_GELU_ERF; kind++)
+    {
+      g_autofree char *path = g_strdup_printf ("/engine/ops/%s", loom_op_kind_to_string (kind));
+      g_test_add_data_func (path, GUINT_TO_POINTER (kind), test_elementwise);
+    }
+  g_test_add_data_func ("/engine/ops/softmax", GUINT_TO_POINTER (LOOM_OP_SOFTMAX), test_rows);
+  g_test_add_data_func ("/engine/ops/rms-norm", GUINT_TO_POINTER (LOOM_OP_RMS_NORM), test_rows);
+  g_test_add_func ("/engine/ops/matvec", test_matvec);
+  g_test_add_func ("/engine/ops/matmul-tiled", test_matmul_tiled);
+  g_test_add_func ("/engine/ops/beyond-binding-range", test_beyond_binding_range);
+
+  return loom_test_run ();
+}
