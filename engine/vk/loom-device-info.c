@@ -338,7 +338,7 @@ loom_device_choose (GPtrArray  *infos,
 {
   LoomDeviceInfo *best = NULL;
   guint best_pos = 0;
-  const char *source = "selector";
+  gboolean from_env = FALSE;
 
   g_return_val_if_fail (infos != NULL, FALSE);
   g_return_val_if_fail (out_index != NULL, FALSE);
@@ -346,7 +346,7 @@ loom_device_choose (GPtrArray  *infos,
   if (selector == NULL)
     {
       selector = g_getenv ("LOOM_DEVICE");
-      source = "LOOM_DEVICE";
+      from_env = TRUE;
     }
   if (selector != NULL && *selector == '\0')
     selector = NULL;
@@ -375,8 +375,8 @@ loom_device_choose (GPtrArray  *infos,
       if (matches && selector != NULL && !info->usable)
         {
           g_set_error (error, LOOM_ERROR, LOOM_ERROR_NO_DEVICE,
-                       "%s=%s chooses “%s”, which Loom cannot use: %s",
-                       source, selector, info->name, info->unusable_reason);
+                       "%s“%s” cannot run Loom: %s", from_env ? "LOOM_DEVICE chooses " : "",
+                       info->name, info->unusable_reason);
           return FALSE;
         }
       if (matches && info->usable && (best == NULL || prefer (info, best)))
@@ -389,9 +389,12 @@ loom_device_choose (GPtrArray  *infos,
   if (best == NULL)
     {
       g_autofree char *list = describe_devices (infos);
-      if (selector != NULL)
+      if (selector != NULL && from_env)
         g_set_error (error, LOOM_ERROR, LOOM_ERROR_NO_DEVICE,
-                     "%s=%s matches none of the Vulkan devices: %s", source, selector, list);
+                     "LOOM_DEVICE=%s matches none of the Vulkan devices: %s", selector, list);
+      else if (selector != NULL)
+        g_set_error (error, LOOM_ERROR, LOOM_ERROR_NO_DEVICE,
+                     "The graphics device “%s” is not present. These are: %s", selector, list);
       else
         g_set_error (error, LOOM_ERROR, LOOM_ERROR_NO_DEVICE,
                      "No usable Vulkan device was found (%s). %s", list, LOOM_NO_DRIVER_HINT);

@@ -1,0 +1,376 @@
+/* candor-application.c — CandorApplication. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "candor-application.h"
+#include "candor-preferences-window.h"
+#include "candor-window.h"
+
+struct _CandorApplication
+{
+  AdwApplication parent_instance;
+
+  GSettings     *settings;
+  /* The graphics device is opened asynchronously at start-up (and again when the
+   * preference changes); until then device is NULL and device_busy TRUE. */
+  LoomDevice    *device;
+  char          *device_error;
+  gboolean       device_busy;
+  GCancellable  *device_cancellable;
+};
+
+G_DEFINE_FINAL_TYPE (CandorApplication, candor_application, ADW_TYPE_APPLICATION)
+
+enum
+{
+  PROP_0,
+  PROP_DEVICE,
+  PROP_DEVICE_ERROR,
+  PROP_DEVICE_BUSY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+CandorApplication *
+candor_application_new (void)
+{
+  return g_object_new (CANDOR_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/candorapp/Candor",
+                       NULL);
+}
+
+/* Returns: (transfer none): the application's settings */
+GSettings *
+candor_application_get_settings (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
+  return self->settings;
+}
+
+/* Returns: (transfer none) (nullable): the graphics device, once it is open */
+LoomDevice *
+candor_application_get_device (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
+  return self->device;
+}
+
+/* Returns: (nullable): why the device could not be opened, in words for the user */
+const char *
+candor_application_get_device_error (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
+  return self->device_error;
+}
+
+gboolean
+candor_application_get_device_busy (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), FALSE);
+  return self->device_busy;
+}
+
+static void
+set_device_state (CandorApplication *self,
+                  LoomDevice        *device,
+                  const char        *error,
+                  gboolean           busy)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  if (g_set_object (&self->device, device))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE]);
+  if (g_strcmp0 (self->device_error, error) != 0)
+    {
+      g_free (self->device_error);
+      self->device_error = g_strdup (error);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_ERROR]);
+    }
+  if (self->device_busy != busy)
+    {
+      self->device_busy = busy;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_BUSY]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+device_new_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(CandorApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LoomDevice) device = loom_device_new_finish (result, &error);
+
+  g_application_release (G_APPLICATION (self));
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (device == NULL)
+    g_message ("No graphics device: %s", error->message);
+  set_device_state (self, device, error != NULL ? error->message : NULL, FALSE);
+}
+
+/* Opens the device named in preferences (or LOOM_DEVICE, or the best one) without
+ * blocking; the application stays alive until the driver has answered. */
+static void
+open_device (CandorApplication *self)
+{
+  g_autofree char *selector = g_settings_get_string (self->settings, "device");
+
+  g_cancellable_cancel (self->device_cancellable);
+  g_clear_object (&self->device_cancellable);
+  self->device_cancellable = g_cancellable_new ();
+
+  set_device_state (self, NULL, NULL, TRUE);
+  g_application_hold (G_APPLICATION (self));
+  /* The environment variable, meant for debugging, takes precedence. */
+  loom_device_new_async (g_getenv ("LOOM_DEVICE") != NULL || *selector == '\0' ? NULL : selector,
+                         self->device_cancellable, device_new_cb, g_object_ref (self));
+}
+
+static void
+device_setting_changed_cb (CandorApplication *self)
+{
+  open_device (self);
+}
+
+static void
+color_scheme_changed_cb (CandorApplication *self)
+{
+  static const AdwColorScheme schemes[] = {
+    ADW_COLOR_SCHEME_DEFAULT, ADW_COLOR_SCHEME_FORCE_LIGHT, ADW_COLOR_SCHEME_FORCE_DARK,
+  };
+  guint scheme = (guint) g_settings_get_enum (self->settings, "color-scheme");
+
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (),
+                                      schemes[MIN (scheme, G_N_ELEMENTS (schemes) - 1)]);
+}
+
+static void
+new_window_action (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  CandorApplication *self = user_data;
+
+  gtk_window_present (GTK_WINDOW (candor_window_new (self)));
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  CandorApplication *self = user_data;
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  gtk_window_present (GTK_WINDOW (candor_preferences_window_new (self, parent)));
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  CandorApplication *self = user_data;
+  static const char *developers[] = { "The Candor developers", NULL };
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  AdwAboutWindow *about = ADW_ABOUT_WINDOW (adw_about_window_new ());
+  g_autofree char *debug_info = NULL;
+
+  if (self->device != NULL)
+    {
+      LoomDeviceInfo *info = loom_device_get_info (self->device);
+      g_autofree char *api = loom_device_info_dup_api_version (info);
+      debug_info = g_strdup_printf ("Graphics device: %s\nType: %s\nDriver: %s (%s)\nVulkan: %s\n",
+                                    loom_device_info_get_name (info),
+                                    loom_device_kind_to_string (loom_device_info_get_kind (info)),
+                                    loom_device_info_get_driver_name (info),
+                                    loom_device_info_get_driver_info (info), api);
+    }
+  else
+    debug_info = g_strdup_printf ("Graphics device: %s\n",
+                                  self->device_error != NULL ? self->device_error : "not open");
+
+  gtk_window_set_transient_for (GTK_WINDOW (about), parent);
+  g_object_set (about,
+                "application-name", _("Candor"),
+                "application-icon", APP_ID,
+                "developer-name", _("The Candor developers"),
+                "version", PACKAGE_VERSION,
+                "website", PACKAGE_URL,
+                "issue-url", PACKAGE_BUGREPORT,
+                "comments", _("Write and illustrate stories with AI models on your own computer, "
+                              "and keep an honest record of who made what."),
+                "license-type", GTK_LICENSE_GPL_3_0,
+                "copyright", "© 2026 The Candor developers",
+                "developers", developers,
+                /* Translators: Replace "translator-credits" with your name and email. */
+                "translator-credits", _("translator-credits"),
+                "debug-info", debug_info,
+                NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  CandorApplication *self = user_data;
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (self)));
+
+  /* Each window decides in its close-request whether it may close. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (l->data);
+  g_list_free (windows);
+}
+
+static void
+retry_device_action (GSimpleAction *action,
+                     GVariant      *parameter,
+                     gpointer       user_data)
+{
+  open_device (CANDOR_APPLICATION (user_data));
+}
+
+static const GActionEntry app_actions[] = {
+  { "new-window", new_window_action },
+  { "preferences", preferences_action },
+  { "about", about_action },
+  { "quit", quit_action },
+  { "retry-device", retry_device_action },
+};
+
+static void
+candor_application_startup (GApplication *application)
+{
+  CandorApplication *self = CANDOR_APPLICATION (application);
+  GtkApplication *gtk_app = GTK_APPLICATION (application);
+
+  G_APPLICATION_CLASS (candor_application_parent_class)->startup (application);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
+                                   self);
+  gtk_application_set_accels_for_action (gtk_app, "app.new-window",
+                                         (const char *[]) { "<Control>n", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "app.preferences",
+                                         (const char *[]) { "<Control>comma", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "app.quit",
+                                         (const char *[]) { "<Control>q", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "window.close",
+                                         (const char *[]) { "<Control>w", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.show-view::story",
+                                         (const char *[]) { "<Alt>1", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.show-view::illustrations",
+                                         (const char *[]) { "<Alt>2", NULL });
+
+  self->settings = g_settings_new (APP_ID);
+  g_signal_connect_object (self->settings, "changed::color-scheme",
+                           G_CALLBACK (color_scheme_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::device",
+                           G_CALLBACK (device_setting_changed_cb), self, G_CONNECT_SWAPPED);
+  color_scheme_changed_cb (self);
+
+  open_device (self);
+}
+
+static void
+candor_application_activate (GApplication *application)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+
+  if (window == NULL)
+    window = GTK_WINDOW (candor_window_new (CANDOR_APPLICATION (application)));
+  gtk_window_present (window);
+}
+
+static void
+candor_application_shutdown (GApplication *application)
+{
+  CandorApplication *self = CANDOR_APPLICATION (application);
+
+  g_cancellable_cancel (self->device_cancellable);
+  G_APPLICATION_CLASS (candor_application_parent_class)->shutdown (application);
+}
+
+static void
+candor_application_dispose (GObject *object)
+{
+  CandorApplication *self = CANDOR_APPLICATION (object);
+
+  g_cancellable_cancel (self->device_cancellable);
+  g_clear_object (&self->device_cancellable);
+  g_clear_object (&self->device);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (candor_application_parent_class)->dispose (object);
+}
+
+static void
+candor_application_finalize (GObject *object)
+{
+  CandorApplication *self = CANDOR_APPLICATION (object);
+
+  g_free (self->device_error);
+
+  G_OBJECT_CLASS (candor_application_parent_class)->finalize (object);
+}
+
+static void
+candor_application_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  CandorApplication *self = CANDOR_APPLICATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_DEVICE:
+      g_value_set_object (value, self->device);
+      break;
+    case PROP_DEVICE_ERROR:
+      g_value_set_string (value, self->device_error);
+      break;
+    case PROP_DEVICE_BUSY:
+      g_value_set_boolean (value, self->device_busy);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+candor_application_class_init (CandorApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = candor_application_dispose;
+  object_class->finalize = candor_application_finalize;
+  object_class->get_property = candor_application_get_property;
+  app_class->startup = candor_application_startup;
+  app_class->activate = candor_application_activate;
+  app_class->shutdown = candor_application_shutdown;
+
+  properties[PROP_DEVICE] =
+    g_param_spec_object ("device", NULL, NULL, LOOM_TYPE_DEVICE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DEVICE_ERROR] =
+    g_param_spec_string ("device-error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DEVICE_BUSY] =
+    g_param_spec_boolean ("device-busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+candor_application_init (CandorApplication *self)
+{
+}

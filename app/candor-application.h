@@ -1,0 +1,19 @@
+/* candor-application.h — the application: windows, actions, preferences, and the
+ * graphics device every window shares. */
+#pragma once
+
+#include "candor-types.h"
+
+G_BEGIN_DECLS
+
+#define CANDOR_TYPE_APPLICATION (candor_application_get_type ())
+
+G_DECLARE_FINAL_TYPE (CandorApplication, candor_application, CANDOR, APPLICATION, AdwApplication)
+
+CandorApplication *candor_application_new              (void);
+GSettings         *candor_application_get_settings     (CandorApplication *self);
+LoomDevice        *candor_application_get_device       (CandorApplication *self);
+const char        *candor_application_get_device_error (CandorApplication *self);
+gboolean           candor_application_get_device_busy  (CandorApplication *self);
+
+G_END_DECLS

@@ -1,0 +1,16 @@
+/* candor-types.h — forward declarations of the app's types, so headers need not include
+ * each other. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "loom.h"
+
+G_BEGIN_DECLS
+
+typedef struct _CandorApplication       CandorApplication;
+typedef struct _CandorDeviceStatus      CandorDeviceStatus;
+typedef struct _CandorPreferencesWindow CandorPreferencesWindow;
+typedef struct _CandorWindow            CandorWindow;
+
+G_END_DECLS

@@ -1,0 +1,179 @@
+/* candor-test-app.c — the application under test, waiting, and real rendering. */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "candor-test-app.h"
+
+static CandorApplication *test_app;
+
+void
+candor_test_init (int    *argc,
+                  char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  gtk_init ();
+  adw_init ();
+}
+
+/* Returns: (transfer none): the application, registered (so started up) but not run:
+ * the tests drive the main context themselves. */
+CandorApplication *
+candor_test_get_application (void)
+{
+  if (test_app == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      test_app = candor_application_new ();
+      /* No single-instance negotiation over D-Bus: tests must not find each other. */
+      g_application_set_flags (G_APPLICATION (test_app), G_APPLICATION_NON_UNIQUE);
+      g_assert_true (g_application_register (G_APPLICATION (test_app), NULL, &error));
+      g_assert_no_error (error);
+    }
+  return test_app;
+}
+
+void
+candor_test_wait_until (gboolean (*condition) (gpointer),
+                        gpointer   data,
+                        guint      timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  while (!condition (data))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+static gboolean
+device_settled (gpointer data)
+{
+  return !candor_application_get_device_busy (candor_test_get_application ());
+}
+
+void
+candor_test_wait_for_device (void)
+{
+  candor_test_wait_until (device_settled, NULL, 60000);
+}
+
+static gboolean
+mapped_and_drawn (gpointer data)
+{
+  GtkWidget *widget = data;
+
+  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0;
+}
+
+void
+candor_test_wait_mapped (GtkWidget *widget)
+{
+  candor_test_wait_until (mapped_and_drawn, widget, 20000);
+  /* A few more iterations for the first frame's layout and drawing. */
+  for (guint i = 0; i < 50; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+}
+
+/* Returns: (transfer none) (nullable): the first AdwPreferencesRow below @root whose
+ * title is @title. */
+GtkWidget *
+candor_test_find_row (GtkWidget  *root,
+                      const char *title)
+{
+  if (ADW_IS_PREFERENCES_ROW (root)
+      && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), title) == 0)
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = candor_test_find_row (child, title);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Renders @widget as it is on screen, with the renderer of its window (GL or Cairo,
+ * whichever GTK chose): the same path a frame takes. */
+GdkTexture *
+candor_test_render (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  GtkSnapshot *snapshot;
+  GskRenderer *renderer;
+  int width, height;
+
+  /* Let a pending layout (after the last change) happen first, as before a frame. */
+  candor_test_wait_mapped (widget);
+
+  width = gtk_widget_get_width (widget);
+  height = gtk_widget_get_height (widget);
+  g_assert_cmpint (width, >, 0);
+  g_assert_cmpint (height, >, 0);
+
+  paintable = gtk_widget_paintable_new (widget);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+}
+
+/* A blank or failed rendering is one flat colour; a window has a header bar, text
+ * and icons: many colours, and a good share of pixels off the background. */
+void
+candor_test_assert_not_blank (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture), height = gdk_texture_get_height (texture);
+  gsize stride = (gsize) width * 4;
+  g_autofree guint8 *pixels = g_malloc (stride * height);
+  g_autoptr(GHashTable) colours = g_hash_table_new (NULL, NULL);
+  guint32 background;
+  gsize off_background = 0;
+
+  gdk_texture_download (texture, pixels, stride);
+  memcpy (&background, pixels + (height / 2) * stride + 4, 4);  /* left edge, mid-height */
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    {
+      guint32 pixel;
+      memcpy (&pixel, pixels + i * 4, 4);
+      g_hash_table_add (colours, GUINT_TO_POINTER (pixel));
+      off_background += pixel != background;
+    }
+
+  g_test_message ("%d×%d rendering: %u colours, %.1f%% of pixels off the background", width,
+                  height, g_hash_table_size (colours), 100.0 * off_background / (width * height));
+  g_assert_cmpuint (g_hash_table_size (colours), >=, 32);
+  g_assert_cmpuint (off_background, >=, (gsize) width * height / 50);
+}
+
+/* Saves a rendering as PNG under $CANDOR_SCREENSHOT_DIR (build-aux/screenshots sets it
+ * to docs/screenshots), else the test build directory. Returns the path. */
+char *
+candor_test_save_screenshot (GdkTexture *texture,
+                             const char *name)
+{
+  const char *dir = g_getenv ("CANDOR_SCREENSHOT_DIR");
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  char *path;
+
+  if (dir == NULL)
+    dir = g_getenv ("G_TEST_BUILDDIR");
+  if (dir == NULL)
+    dir = ".";
+  g_mkdir_with_parents (dir, 0755);
+  path = g_build_filename (dir, file, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  return path;
+}

@@ -1,0 +1,23 @@
+/* candor-test-app.h — driving real Candor widgets in tests (under Xvfb in CI). */
+#pragma once
+
+#include "candor-application.h"
+
+G_BEGIN_DECLS
+
+void               candor_test_init             (int        *argc,
+                                                 char     ***argv);
+CandorApplication *candor_test_get_application  (void);
+void               candor_test_wait_for_device  (void);
+void               candor_test_wait_until       (gboolean  (*condition) (gpointer),
+                                                 gpointer    data,
+                                                 guint       timeout_ms);
+void               candor_test_wait_mapped      (GtkWidget  *widget);
+GtkWidget         *candor_test_find_row         (GtkWidget  *root,
+                                                 const char *title);
+GdkTexture        *candor_test_render           (GtkWidget  *widget);
+void               candor_test_assert_not_blank (GdkTexture *texture);
+char              *candor_test_save_screenshot  (GdkTexture *texture,
+                                                 const char *name);
+
+G_END_DECLS
