@@ -245,7 +245,7 @@ loom_device_info_new_for_physical_device (guint            index,
 GPtrArray *
 loom_device_enumerate (GError **error)
 {
-  g_autoptr(LoomInstance) instance = loom_instance_acquire (error);
+  LoomInstance *instance = loom_instance_get (error);
   g_autoptr(GPtrArray) infos = NULL;
   g_autofree VkPhysicalDevice *devices = NULL;
   uint32_t count = 0;

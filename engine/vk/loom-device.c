@@ -14,7 +14,7 @@ struct _LoomDevice
 {
   GObject          parent_instance;
 
-  LoomInstance    *instance;
+  LoomInstance    *instance;           /* the process's; not owned */
   LoomDeviceInfo  *info;
   VkPhysicalDevice physical_device;
   VkDevice         handle;
@@ -92,7 +92,6 @@ loom_device_finalize (GObject *object)
   LoomDevice *self = LOOM_DEVICE (object);
 
   g_clear_pointer (&self->info, loom_device_info_unref);
-  g_clear_pointer (&self->instance, loom_instance_unref);
   g_free (self->pipeline_cache_path);
   g_mutex_clear (&self->queue_lock);
   g_mutex_clear (&self->pipeline_lock);
@@ -182,7 +181,7 @@ device_setup (LoomDevice *self,
   guint chosen;
   VkInstance vk_instance;
 
-  self->instance = loom_instance_acquire (error);
+  self->instance = loom_instance_get (error);
   if (self->instance == NULL)
     return FALSE;
   vk_instance = loom_instance_get_handle (self->instance);

@@ -10,15 +10,14 @@
 
 struct _LoomInstance
 {
-  gatomicrefcount          ref_count;
   VkInstance               handle;
   VkDebugUtilsMessengerEXT messenger;
   gboolean                 validation;
 };
 
-/* One instance per process; devices hold references. Guarded by instance_lock. */
+/* The process's instance, created on first use. Guarded by instance_lock. */
 static GMutex        instance_lock;
-static LoomInstance *shared_instance;
+static LoomInstance *the_instance;
 static guint         validation_messages;
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL
@@ -176,13 +175,11 @@ instance_init (LoomInstance *self,
   return TRUE;
 }
 
-/* Called with instance_lock held, so it must not take it again. */
 static LoomInstance *
 instance_new (GError **error)
 {
   LoomInstance *self = g_new0 (LoomInstance, 1);
 
-  g_atomic_ref_count_init (&self->ref_count);
   if (!instance_init (self, error))
     {
       instance_free (self);
@@ -207,44 +204,25 @@ instance_free (LoomInstance *self)
   g_free (self);
 }
 
-/* Returns a new reference to the process's instance, creating it on first use. */
+/**
+ * loom_instance_get:
+ *
+ * Returns: (transfer none) (nullable): the process's instance, created on first use;
+ *   %NULL with %LOOM_ERROR_NO_DEVICE when no Vulkan driver loads (a later call tries
+ *   again, e.g. after the user installed one)
+ */
 LoomInstance *
-loom_instance_acquire (GError **error)
+loom_instance_get (GError **error)
 {
   LoomInstance *self;
 
   g_mutex_lock (&instance_lock);
-  if (shared_instance != NULL)
-    self = loom_instance_ref (shared_instance);
-  else
-    self = shared_instance = instance_new (error);
+  if (the_instance == NULL)
+    the_instance = instance_new (error);
+  self = the_instance;
   g_mutex_unlock (&instance_lock);
 
   return self;
-}
-
-LoomInstance *
-loom_instance_ref (LoomInstance *self)
-{
-  g_atomic_ref_count_inc (&self->ref_count);
-  return self;
-}
-
-void
-loom_instance_unref (LoomInstance *self)
-{
-  gboolean last;
-
-  /* The lock makes "drop the last reference" and "acquire" atomic with respect to each
-   * other, so acquire never hands out an instance that is being destroyed. */
-  g_mutex_lock (&instance_lock);
-  last = g_atomic_ref_count_dec (&self->ref_count);
-  if (last && shared_instance == self)
-    shared_instance = NULL;
-  g_mutex_unlock (&instance_lock);
-
-  if (last)
-    instance_free (self);
 }
 
 VkInstance

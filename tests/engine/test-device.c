@@ -146,12 +146,12 @@ test_enumerate (void)
 static void
 test_validation_active (void)
 {
-  g_autoptr(LoomInstance) instance = NULL;
+  LoomInstance *instance;
   g_autoptr(GError) error = NULL;
 
   if (loom_test_skip_without_device ())
     return;
-  instance = loom_instance_acquire (&error);
+  instance = loom_instance_get (&error);
   g_assert_no_error (error);
   if (g_strcmp0 (g_getenv ("LOOM_VALIDATION"), "require") == 0)
     g_assert_true (loom_instance_get_validation (instance));
@@ -181,7 +181,7 @@ test_validation_message_fails (void)
       return;
     }
   {
-    g_autoptr(LoomInstance) instance = loom_instance_acquire (NULL);
+    LoomInstance *instance = loom_instance_get (NULL);
     if (!loom_instance_get_validation (instance))
       {
         g_test_skip ("The Vulkan validation layers are not installed");
