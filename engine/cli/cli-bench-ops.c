@@ -24,7 +24,9 @@ static const BenchCase bench_cases[] = {
   { "softmax", LOOM_OP_SOFTMAX, 64, 32000, 0 },
   { "rms-norm", LOOM_OP_RMS_NORM, 512, 2048, 0 },
   { "matvec", LOOM_OP_MATVEC, 1, 4096, 4096 },
+  { "matvec-rows", LOOM_OP_MATVEC_ROWS, 1, 4096, 4096 },
   { "matmul-tiled", LOOM_OP_MATMUL_TILED, 512, 2048, 2048 },
+  { "matmul-blocked", LOOM_OP_MATMUL_BLOCKED, 512, 2048, 2048 },
 };
 
 typedef struct
@@ -54,10 +56,16 @@ record (LoomCommand      *cmd,
       loom_op_rms_norm (cmd, a, b, out, c->m, c->n, 1e-5f);
       break;
     case LOOM_OP_MATVEC:
-      loom_op_matvec (cmd, b, a, out, c->n, c->k);
+      loom_op_matvec_reduce (cmd, b, a, out, c->n, c->k);
+      break;
+    case LOOM_OP_MATVEC_ROWS:
+      loom_op_matvec_rows (cmd, b, a, out, c->n, c->k);
       break;
     case LOOM_OP_MATMUL_TILED:
       loom_op_matmul_tiled (cmd, a, b, out, c->m, c->n, c->k);
+      break;
+    case LOOM_OP_MATMUL_BLOCKED:
+      loom_op_matmul_blocked (cmd, a, b, out, c->m, c->n, c->k);
       break;
     case LOOM_OP_MUL:
     case LOOM_OP_SCALE:
@@ -93,10 +101,12 @@ cost (const BenchCase *c,
       *flops = 4 * m * n;
       break;
     case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
       *bytes = 4 * (n * k + k + n);
       *flops = 2 * n * k;
       break;
     case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
       *bytes = 4 * (m * k + n * k + m * n);
       *flops = 2 * m * n * k;
       break;
@@ -131,7 +141,9 @@ run_case (LoomDevice      *device,
   switch (c->kind)
     {
     case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
     case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
       a_len = c->m * c->k;
       b_len = c->n * c->k;
       out_len = c->m * c->n;

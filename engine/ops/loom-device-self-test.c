@@ -23,7 +23,9 @@ static const LoomOpCase self_test_cases[] = {
   { LOOM_OP_SOFTMAX, 7, 301, 0, 3 },
   { LOOM_OP_RMS_NORM, 7, 301, 0, 3 },
   { LOOM_OP_MATVEC, 1, 131, 257, 3 },
+  { LOOM_OP_MATVEC_ROWS, 1, 131, 257, 3 },
   { LOOM_OP_MATMUL_TILED, 67, 131, 257, 3 },
+  { LOOM_OP_MATMUL_BLOCKED, 67, 131, 257, 3 },
 };
 
 typedef struct

@@ -31,7 +31,9 @@ loom_op_kind_to_string (LoomOpKind kind)
     [LOOM_OP_SOFTMAX] = "softmax",
     [LOOM_OP_RMS_NORM] = "rms-norm",
     [LOOM_OP_MATVEC] = "matvec",
+    [LOOM_OP_MATVEC_ROWS] = "matvec-rows",
     [LOOM_OP_MATMUL_TILED] = "matmul-tiled",
+    [LOOM_OP_MATMUL_BLOCKED] = "matmul-blocked",
   };
 
   g_return_val_if_fail (kind < LOOM_N_OPS, NULL);
@@ -44,7 +46,9 @@ loom_op_case_describe (const LoomOpCase *op_case)
   switch (op_case->kind)
     {
     case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
     case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
       return g_strdup_printf ("%s M=%" G_GSIZE_FORMAT " N=%" G_GSIZE_FORMAT " K=%" G_GSIZE_FORMAT
                               " offset=%" G_GSIZE_FORMAT,
                               loom_op_kind_to_string (op_case->kind), op_case->rows,
@@ -172,7 +176,9 @@ loom_op_case_run (LoomDevice       *device,
   switch (op_case->kind)
     {
     case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
     case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
       n_out = rows * cols;
       if (!tensor_init (&a, device, rows * inner, off, rand, -1, 1, error)
           || !tensor_init (&b, device, cols * inner, off, rand, -1, 1, error))
@@ -258,14 +264,17 @@ loom_op_case_run (LoomDevice       *device,
       loom_bounds_rms_norm (want, bound, rows, cols);
       break;
     case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
     case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
       if (op_case->kind == LOOM_OP_MATVEC)
-        {
-          g_return_val_if_fail (rows == 1, FALSE);
-          loom_op_matvec (cmd, VIEW (b), VIEW (a), VIEW (out), cols, inner);
-        }
-      else
+        loom_op_matvec_reduce (cmd, VIEW (b), VIEW (a), VIEW (out), cols, inner);
+      else if (op_case->kind == LOOM_OP_MATVEC_ROWS)
+        loom_op_matvec_rows (cmd, VIEW (b), VIEW (a), VIEW (out), cols, inner);
+      else if (op_case->kind == LOOM_OP_MATMUL_TILED)
         loom_op_matmul_tiled (cmd, VIEW (a), VIEW (b), VIEW (out), rows, cols, inner);
+      else
+        loom_op_matmul_blocked (cmd, VIEW (a), VIEW (b), VIEW (out), rows, cols, inner);
       magnitude = g_new0 (float, MAX (n_out, 1));
       loom_ref_matmul (a.host, b.host, want, magnitude, rows, cols, inner);
       loom_bounds_matmul (magnitude, want, bound, n_out, inner);

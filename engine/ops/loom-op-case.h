@@ -26,8 +26,10 @@ typedef enum
   LOOM_OP_GELU_ERF,
   LOOM_OP_SOFTMAX,
   LOOM_OP_RMS_NORM,
-  LOOM_OP_MATVEC,
+  LOOM_OP_MATVEC,          /* the GPU-shaped kernel, whatever the device */
+  LOOM_OP_MATVEC_ROWS,     /* the CPU-shaped kernel */
   LOOM_OP_MATMUL_TILED,
+  LOOM_OP_MATMUL_BLOCKED,
   LOOM_N_OPS,
 } LoomOpKind;
 

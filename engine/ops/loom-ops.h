@@ -72,28 +72,49 @@ void loom_op_rms_norm     (LoomCommand *cmd,
                            gsize        rows,
                            gsize        cols,
                            float        eps);
-/* out (M×N) = a (M×K) · wᵀ, w being N×K; the matrix-vector kernel when M = 1, else the
- * tiled kernel. */
-void loom_op_matmul       (LoomCommand *cmd,
-                           LoomView     a,
-                           LoomView     w,
-                           LoomView     out,
-                           gsize        m,
-                           gsize        n,
-                           gsize        k);
-void loom_op_matmul_tiled (LoomCommand *cmd,
-                           LoomView     a,
-                           LoomView     w,
-                           LoomView     out,
-                           gsize        m,
-                           gsize        n,
-                           gsize        k);
-/* out (N) = w (N×K) · x (K). */
-void loom_op_matvec       (LoomCommand *cmd,
-                           LoomView     w,
-                           LoomView     x,
-                           LoomView     out,
-                           gsize        n,
-                           gsize        k);
+/* out (M×N) = a (M×K) · wᵀ, w being N×K: a matrix-vector kernel when M = 1, else a
+ * matrix-matrix kernel, each in the shape that suits the device (see LoomKernelStyle). */
+void loom_op_matmul         (LoomCommand *cmd,
+                             LoomView     a,
+                             LoomView     w,
+                             LoomView     out,
+                             gsize        m,
+                             gsize        n,
+                             gsize        k);
+/* out (N) = w (N×K) · x (K), in the device's style. */
+void loom_op_matvec         (LoomCommand *cmd,
+                             LoomView     w,
+                             LoomView     x,
+                             LoomView     out,
+                             gsize        n,
+                             gsize        k);
+
+/* The kernels behind those two, callable directly by tests and benchmarks. */
+void loom_op_matmul_tiled   (LoomCommand *cmd,   /* GPUs: shared-memory tiles */
+                             LoomView     a,
+                             LoomView     w,
+                             LoomView     out,
+                             gsize        m,
+                             gsize        n,
+                             gsize        k);
+void loom_op_matmul_blocked (LoomCommand *cmd,   /* CPUs: register blocks, no shared memory */
+                             LoomView     a,
+                             LoomView     w,
+                             LoomView     out,
+                             gsize        m,
+                             gsize        n,
+                             gsize        k);
+void loom_op_matvec_reduce  (LoomCommand *cmd,   /* GPUs: a workgroup reduces each row */
+                             LoomView     w,
+                             LoomView     x,
+                             LoomView     out,
+                             gsize        n,
+                             gsize        k);
+void loom_op_matvec_rows    (LoomCommand *cmd,   /* CPUs: an invocation per row */
+                             LoomView     w,
+                             LoomView     x,
+                             LoomView     out,
+                             gsize        n,
+                             gsize        k);
 
 G_END_DECLS

@@ -21,6 +21,16 @@ typedef enum
   LOOM_MEMORY_READBACK,  /* host-visible staging the host reads; cached when possible */
 } LoomMemoryUse;
 
+/* Which shape of kernel suits the device. Vulkan on the CPU (lavapipe) runs a workgroup
+ * as fibres on one core: barriers and shared memory cost there what they save on a GPU,
+ * so some ops have a second kernel for it. LOOM_KERNELS=cpu|gpu overrides the choice. */
+typedef enum
+{
+  LOOM_KERNELS_GPU,
+  LOOM_KERNELS_CPU,
+} LoomKernelStyle;
+
+LoomKernelStyle   loom_device_get_kernel_style    (LoomDevice             *self);
 VkDevice          loom_device_get_handle          (LoomDevice             *self);
 VkPhysicalDevice  loom_device_get_physical_device (LoomDevice             *self);
 guint32           loom_device_get_queue_family    (LoomDevice             *self);

@@ -20,6 +20,7 @@ struct _LoomDevice
   VkDevice         handle;
   VkPhysicalDeviceMemoryProperties memory;
   gboolean         unified_memory;     /* info's, unless LOOM_FORCE_STAGING is set */
+  LoomKernelStyle  kernel_style;
 
   /* vkQueueSubmit needs external synchronization; jobs run on the worker, but tests and
    * tools may submit from their own thread. */
@@ -204,6 +205,12 @@ device_setup (LoomDevice *self,
   self->physical_device = physical[chosen];
   vkGetPhysicalDeviceMemoryProperties (self->physical_device, &self->memory);
   self->unified_memory = self->info->unified_memory && !env_flag ("LOOM_FORCE_STAGING");
+  self->kernel_style = self->info->kind == LOOM_DEVICE_KIND_CPU ? LOOM_KERNELS_CPU
+                                                                : LOOM_KERNELS_GPU;
+  if (g_strcmp0 (g_getenv ("LOOM_KERNELS"), "cpu") == 0)
+    self->kernel_style = LOOM_KERNELS_CPU;
+  else if (g_strcmp0 (g_getenv ("LOOM_KERNELS"), "gpu") == 0)
+    self->kernel_style = LOOM_KERNELS_GPU;
 
   if (!create_logical_device (self, error))
     return FALSE;
@@ -330,6 +337,12 @@ loom_device_reset_profile (LoomDevice *self)
   g_return_if_fail (LOOM_IS_DEVICE (self));
   if (self->profiler != NULL)
     loom_profiler_reset (self->profiler);
+}
+
+LoomKernelStyle
+loom_device_get_kernel_style (LoomDevice *self)
+{
+  return self->kernel_style;
 }
 
 VkDevice

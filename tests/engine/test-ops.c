@@ -79,8 +79,9 @@ test_rows (gconstpointer data)
 }
 
 static void
-test_matvec (void)
+test_matvec (gconstpointer data)
 {
+  LoomOpKind kind = GPOINTER_TO_UINT (data);
   g_autoptr(GRand) rand = g_rand_new_with_seed (3);
   static const gsize shapes[][2] = {
     { 1, 1 }, { 1, 5 }, { 7, 1 }, { 3, 127 }, { 3, 128 }, { 3, 129 }, { 64, 64 },
@@ -91,20 +92,21 @@ test_matvec (void)
     return;
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
     {
-      LoomOpCase c = { LOOM_OP_MATVEC, 1, shapes[i][0], shapes[i][1], i % 5 };
+      LoomOpCase c = { kind, 1, shapes[i][0], shapes[i][1], i % 5 };
       run_case (&c, i);
     }
   for (guint r = 0; r < 5; r++)
     {
-      LoomOpCase c = { LOOM_OP_MATVEC, 1, g_rand_int_range (rand, 1, 3000),
+      LoomOpCase c = { kind, 1, g_rand_int_range (rand, 1, 3000),
                        g_rand_int_range (rand, 1, 3000), g_rand_int_range (rand, 0, 8) };
       run_case (&c, 100 + r);
     }
 }
 
 static void
-test_matmul_tiled (void)
+test_matmul (gconstpointer data)
 {
+  LoomOpKind kind = GPOINTER_TO_UINT (data);
   g_autoptr(GRand) rand = g_rand_new_with_seed (5);
   static const gsize shapes[][3] = {
     { 1, 1, 1 }, { 2, 3, 5 }, { 63, 65, 17 }, { 64, 64, 16 }, { 65, 63, 15 },
@@ -115,12 +117,12 @@ test_matmul_tiled (void)
     return;
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
     {
-      LoomOpCase c = { LOOM_OP_MATMUL_TILED, shapes[i][0], shapes[i][1], shapes[i][2], i % 5 };
+      LoomOpCase c = { kind, shapes[i][0], shapes[i][1], shapes[i][2], i % 5 };
       run_case (&c, i);
     }
   for (guint r = 0; r < 5; r++)
     {
-      LoomOpCase c = { LOOM_OP_MATMUL_TILED, g_rand_int_range (rand, 1, 300),
+      LoomOpCase c = { kind, g_rand_int_range (rand, 1, 300),
                        g_rand_int_range (rand, 1, 300), g_rand_int_range (rand, 1, 700),
                        g_rand_int_range (rand, 0, 8) };
       run_case (&c, 100 + r);
@@ -153,7 +155,9 @@ test_beyond_binding_range (void)
       { LOOM_OP_SOFTMAX, big / 4099, 4099, 0, 3 },
       { LOOM_OP_RMS_NORM, big / 4099, 4099, 0, 0 },
       { LOOM_OP_MATVEC, 1, big / k, k, 2 },
+      { LOOM_OP_MATVEC_ROWS, 1, big / k, k, 0 },
       { LOOM_OP_MATMUL_TILED, 3, big / k, k, 0 },
+      { LOOM_OP_MATMUL_BLOCKED, 5, big / k, k, 1 },
     };
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       run_case (&cases[i], i);
@@ -173,8 +177,13 @@ main (int   argc,
     }
   g_test_add_data_func ("/engine/ops/softmax", GUINT_TO_POINTER (LOOM_OP_SOFTMAX), test_rows);
   g_test_add_data_func ("/engine/ops/rms-norm", GUINT_TO_POINTER (LOOM_OP_RMS_NORM), test_rows);
-  g_test_add_func ("/engine/ops/matvec", test_matvec);
-  g_test_add_func ("/engine/ops/matmul-tiled", test_matmul_tiled);
+  g_test_add_data_func ("/engine/ops/matvec", GUINT_TO_POINTER (LOOM_OP_MATVEC), test_matvec);
+  g_test_add_data_func ("/engine/ops/matvec-rows", GUINT_TO_POINTER (LOOM_OP_MATVEC_ROWS),
+                        test_matvec);
+  g_test_add_data_func ("/engine/ops/matmul-tiled", GUINT_TO_POINTER (LOOM_OP_MATMUL_TILED),
+                        test_matmul);
+  g_test_add_data_func ("/engine/ops/matmul-blocked", GUINT_TO_POINTER (LOOM_OP_MATMUL_BLOCKED),
+                        test_matmul);
   g_test_add_func ("/engine/ops/beyond-binding-range", test_beyond_binding_range);
 
   return loom_test_run ();

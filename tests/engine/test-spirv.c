@@ -16,7 +16,9 @@ static const struct
 } interfaces[] = {
   { "binary", 3, sizeof (LoomBinaryPush), 2 },
   { "matmul_f32", 3, sizeof (LoomMatmulPush), 0 },
+  { "matmul_f32_blocked", 3, sizeof (LoomMatmulPush), 1 },
   { "matvec_f32", 3, sizeof (LoomMatvecPush), 1 },
+  { "matvec_f32_rows", 3, sizeof (LoomMatvecPush), 1 },
   { "rms_norm", 3, sizeof (LoomRowsPush), 0 },
   { "softmax", 2, sizeof (LoomRowsPush), 0 },
   { "unary", 2, sizeof (LoomUnaryPush), 2 },
