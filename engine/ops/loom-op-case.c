@@ -138,6 +138,209 @@ read_output (Tensor  *out,
   return TRUE;
 }
 
+/* The scale of LOOM_OP_SCALE and the epsilon of LOOM_OP_RMS_NORM in every case. */
+#define CASE_SCALE 0.375f
+#define CASE_EPS   1e-5f
+
+/* Where each kind draws its random inputs from: ranges that exercise the interesting
+ * part of each function (and, for softmax, large exponents). */
+static void
+input_ranges (LoomOpKind kind,
+              double     a[2],
+              double     b[2])
+{
+  switch (kind)
+    {
+    case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
+    case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
+      a[0] = b[0] = -1, a[1] = b[1] = 1;
+      break;
+    case LOOM_OP_SOFTMAX:
+      a[0] = -10, a[1] = 10;
+      break;
+    case LOOM_OP_RMS_NORM:
+      a[0] = -3, a[1] = 3, b[0] = 0.5, b[1] = 1.5;
+      break;
+    case LOOM_OP_ADD:
+    case LOOM_OP_MUL:
+      a[0] = b[0] = -100, a[1] = b[1] = 100;
+      break;
+    case LOOM_OP_SCALE:
+    case LOOM_OP_SILU:
+    case LOOM_OP_GELU_TANH:
+    case LOOM_OP_GELU_ERF:
+    case LOOM_N_OPS:
+    default:
+      a[0] = -8, a[1] = 8;
+      break;
+    }
+}
+
+/**
+ * loom_op_case_sizes:
+ * @a_len: (out): floats of the first input (activations for a matmul)
+ * @b_len: (out): floats of the second input (weights), 0 when the op has none
+ * @out_len: (out): floats of the output
+ */
+void
+loom_op_case_sizes (const LoomOpCase *op_case,
+                    gsize            *a_len,
+                    gsize            *b_len,
+                    gsize            *out_len)
+{
+  const gsize rows = op_case->rows, cols = op_case->cols, inner = op_case->inner;
+
+  switch (op_case->kind)
+    {
+    case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
+    case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
+      *a_len = rows * inner;
+      *b_len = cols * inner;
+      *out_len = rows * cols;
+      break;
+    case LOOM_OP_SOFTMAX:
+      *a_len = *out_len = rows * cols;
+      *b_len = 0;
+      break;
+    case LOOM_OP_RMS_NORM:
+      *a_len = *out_len = rows * cols;
+      *b_len = cols;
+      break;
+    case LOOM_OP_ADD:
+    case LOOM_OP_MUL:
+      *a_len = *b_len = *out_len = cols;
+      break;
+    case LOOM_OP_SCALE:
+    case LOOM_OP_SILU:
+    case LOOM_OP_GELU_TANH:
+    case LOOM_OP_GELU_ERF:
+    case LOOM_N_OPS:
+    default:
+      *a_len = *out_len = cols;
+      *b_len = 0;
+      break;
+    }
+}
+
+/* Records the op of @op_case reading @a (and @b) and writing @out. */
+void
+loom_op_case_record (LoomCommand      *cmd,
+                     const LoomOpCase *op_case,
+                     LoomView          a,
+                     LoomView          b,
+                     LoomView          out)
+{
+  const gsize rows = op_case->rows, cols = op_case->cols, inner = op_case->inner;
+
+  switch (op_case->kind)
+    {
+    case LOOM_OP_ADD:
+      loom_op_binary (cmd, LOOM_BINARY_ADD, a, b, out, cols);
+      break;
+    case LOOM_OP_MUL:
+      loom_op_binary (cmd, LOOM_BINARY_MUL, a, b, out, cols);
+      break;
+    case LOOM_OP_SCALE:
+      loom_op_unary (cmd, LOOM_UNARY_SCALE, a, out, cols, CASE_SCALE);
+      break;
+    case LOOM_OP_SILU:
+      loom_op_unary (cmd, LOOM_UNARY_SILU, a, out, cols, 0);
+      break;
+    case LOOM_OP_GELU_TANH:
+      loom_op_unary (cmd, LOOM_UNARY_GELU_TANH, a, out, cols, 0);
+      break;
+    case LOOM_OP_GELU_ERF:
+      loom_op_unary (cmd, LOOM_UNARY_GELU_ERF, a, out, cols, 0);
+      break;
+    case LOOM_OP_SOFTMAX:
+      loom_op_softmax_rows (cmd, a, out, rows, cols);
+      break;
+    case LOOM_OP_RMS_NORM:
+      loom_op_rms_norm (cmd, a, b, out, rows, cols, CASE_EPS);
+      break;
+    case LOOM_OP_MATVEC:
+      loom_op_matvec_reduce (cmd, b, a, out, cols, inner);
+      break;
+    case LOOM_OP_MATVEC_ROWS:
+      loom_op_matvec_rows (cmd, b, a, out, cols, inner);
+      break;
+    case LOOM_OP_MATMUL_TILED:
+      loom_op_matmul_tiled (cmd, a, b, out, rows, cols, inner);
+      break;
+    case LOOM_OP_MATMUL_BLOCKED:
+      loom_op_matmul_blocked (cmd, a, b, out, rows, cols, inner);
+      break;
+    case LOOM_N_OPS:
+    default:
+      g_return_if_reached ();
+    }
+}
+
+/* Computes what the op should give, and how far from it each value may be. */
+static void
+reference (const LoomOpCase *op_case,
+           const float      *a,
+           const float      *b,
+           float            *want,
+           double           *bound,
+           gsize             n_out)
+{
+  const gsize rows = op_case->rows, cols = op_case->cols, inner = op_case->inner;
+
+  switch (op_case->kind)
+    {
+    case LOOM_OP_ADD:
+      loom_ref_add (a, b, want, n_out);
+      loom_bounds_exact (bound, n_out);
+      break;
+    case LOOM_OP_MUL:
+      loom_ref_mul (a, b, want, n_out);
+      loom_bounds_exact (bound, n_out);
+      break;
+    case LOOM_OP_SCALE:
+      loom_ref_scale (a, want, n_out, CASE_SCALE);
+      loom_bounds_exact (bound, n_out);
+      break;
+    case LOOM_OP_SILU:
+      loom_ref_silu (a, want, n_out);
+      loom_bounds_silu (a, want, bound, n_out);
+      break;
+    case LOOM_OP_GELU_TANH:
+      loom_ref_gelu_tanh (a, want, n_out);
+      loom_bounds_gelu_tanh (a, want, bound, n_out);
+      break;
+    case LOOM_OP_GELU_ERF:
+      loom_ref_gelu_erf (a, want, n_out);
+      loom_bounds_gelu_erf (a, want, bound, n_out);
+      break;
+    case LOOM_OP_SOFTMAX:
+      loom_ref_softmax_rows (a, want, rows, cols);
+      loom_bounds_softmax (a, want, bound, rows, cols);
+      break;
+    case LOOM_OP_RMS_NORM:
+      loom_ref_rms_norm (a, b, want, rows, cols, CASE_EPS);
+      loom_bounds_rms_norm (want, bound, rows, cols);
+      break;
+    case LOOM_OP_MATVEC:
+    case LOOM_OP_MATVEC_ROWS:
+    case LOOM_OP_MATMUL_TILED:
+    case LOOM_OP_MATMUL_BLOCKED:
+      {
+        g_autofree float *magnitude = g_new0 (float, MAX (n_out, 1));
+        loom_ref_matmul (a, b, want, magnitude, rows, cols, inner);
+        loom_bounds_matmul (magnitude, want, bound, n_out, inner);
+      }
+      break;
+    case LOOM_N_OPS:
+    default:
+      g_return_if_reached ();
+    }
+}
+
 /**
  * loom_op_case_run:
  * @check: (out): how the device's result compares with the reference
@@ -158,13 +361,11 @@ loom_op_case_run (LoomDevice       *device,
   g_autoptr(LoomCommand) cmd = NULL;
   g_autofree float *want = NULL;
   g_autofree float *got = NULL;
-  g_autofree float *magnitude = NULL;
   g_autofree double *bound = NULL;
   Tensor a = { 0 }, b = { 0 }, out = { 0 };
   const gsize off = op_case->offset;
-  const gsize rows = op_case->rows, cols = op_case->cols, inner = op_case->inner;
-  const float scale = 0.375f, eps = 1e-5f;
-  gsize n_out;
+  double a_range[2] = { 0 }, b_range[2] = { 0 };
+  gsize a_len, b_len, n_out;
   gboolean ok = FALSE, guards_intact = FALSE;
 
   g_return_val_if_fail (op_case->kind < LOOM_N_OPS, FALSE);
@@ -173,117 +374,21 @@ loom_op_case_run (LoomDevice       *device,
   if (cmd == NULL)
     return FALSE;
 
-  switch (op_case->kind)
-    {
-    case LOOM_OP_MATVEC:
-    case LOOM_OP_MATVEC_ROWS:
-    case LOOM_OP_MATMUL_TILED:
-    case LOOM_OP_MATMUL_BLOCKED:
-      n_out = rows * cols;
-      if (!tensor_init (&a, device, rows * inner, off, rand, -1, 1, error)
-          || !tensor_init (&b, device, cols * inner, off, rand, -1, 1, error))
-        goto out;
-      break;
-    case LOOM_OP_SOFTMAX:
-      n_out = rows * cols;
-      if (!tensor_init (&a, device, n_out, off, rand, -10, 10, error))
-        goto out;
-      break;
-    case LOOM_OP_RMS_NORM:
-      n_out = rows * cols;
-      if (!tensor_init (&a, device, n_out, off, rand, -3, 3, error)
-          || !tensor_init (&b, device, cols, off, rand, 0.5, 1.5, error))
-        goto out;
-      break;
-    case LOOM_OP_ADD:
-    case LOOM_OP_MUL:
-      n_out = cols;
-      if (!tensor_init (&a, device, n_out, off, rand, -100, 100, error)
-          || !tensor_init (&b, device, n_out, off, rand, -100, 100, error))
-        goto out;
-      break;
-    case LOOM_OP_SCALE:
-    case LOOM_OP_SILU:
-    case LOOM_OP_GELU_TANH:
-    case LOOM_OP_GELU_ERF:
-    case LOOM_N_OPS:
-    default:
-      n_out = cols;
-      if (!tensor_init (&a, device, n_out, off, rand, -8, 8, error))
-        goto out;
-      break;
-    }
-  if (!tensor_init (&out, device, n_out, off, NULL, 0, 0, error))
+  loom_op_case_sizes (op_case, &a_len, &b_len, &n_out);
+  input_ranges (op_case->kind, a_range, b_range);
+  if (!tensor_init (&a, device, a_len, off, rand, a_range[0], a_range[1], error)
+      || (b_len > 0 && !tensor_init (&b, device, b_len, off, rand, b_range[0], b_range[1], error))
+      || !tensor_init (&out, device, n_out, off, NULL, 0, 0, error))
     goto out;
+
+  loom_op_case_record (cmd, op_case, loom_view (a.buffer, off * sizeof (float)),
+                       loom_view (b.buffer, off * sizeof (float)),
+                       loom_view (out.buffer, off * sizeof (float)));
 
   want = g_new0 (float, MAX (n_out, 1));
   got = g_new0 (float, MAX (n_out, 1));
   bound = g_new0 (double, MAX (n_out, 1));
-
-#define VIEW(t) loom_view ((t).buffer, off * sizeof (float))
-  switch (op_case->kind)
-    {
-    case LOOM_OP_ADD:
-      loom_op_binary (cmd, LOOM_BINARY_ADD, VIEW (a), VIEW (b), VIEW (out), n_out);
-      loom_ref_add (a.host, b.host, want, n_out);
-      loom_bounds_exact (bound, n_out);
-      break;
-    case LOOM_OP_MUL:
-      loom_op_binary (cmd, LOOM_BINARY_MUL, VIEW (a), VIEW (b), VIEW (out), n_out);
-      loom_ref_mul (a.host, b.host, want, n_out);
-      loom_bounds_exact (bound, n_out);
-      break;
-    case LOOM_OP_SCALE:
-      loom_op_unary (cmd, LOOM_UNARY_SCALE, VIEW (a), VIEW (out), n_out, scale);
-      loom_ref_scale (a.host, want, n_out, scale);
-      loom_bounds_exact (bound, n_out);
-      break;
-    case LOOM_OP_SILU:
-      loom_op_unary (cmd, LOOM_UNARY_SILU, VIEW (a), VIEW (out), n_out, 0);
-      loom_ref_silu (a.host, want, n_out);
-      loom_bounds_silu (a.host, want, bound, n_out);
-      break;
-    case LOOM_OP_GELU_TANH:
-      loom_op_unary (cmd, LOOM_UNARY_GELU_TANH, VIEW (a), VIEW (out), n_out, 0);
-      loom_ref_gelu_tanh (a.host, want, n_out);
-      loom_bounds_gelu_tanh (a.host, want, bound, n_out);
-      break;
-    case LOOM_OP_GELU_ERF:
-      loom_op_unary (cmd, LOOM_UNARY_GELU_ERF, VIEW (a), VIEW (out), n_out, 0);
-      loom_ref_gelu_erf (a.host, want, n_out);
-      loom_bounds_gelu_erf (a.host, want, bound, n_out);
-      break;
-    case LOOM_OP_SOFTMAX:
-      loom_op_softmax_rows (cmd, VIEW (a), VIEW (out), rows, cols);
-      loom_ref_softmax_rows (a.host, want, rows, cols);
-      loom_bounds_softmax (a.host, want, bound, rows, cols);
-      break;
-    case LOOM_OP_RMS_NORM:
-      loom_op_rms_norm (cmd, VIEW (a), VIEW (b), VIEW (out), rows, cols, eps);
-      loom_ref_rms_norm (a.host, b.host, want, rows, cols, eps);
-      loom_bounds_rms_norm (want, bound, rows, cols);
-      break;
-    case LOOM_OP_MATVEC:
-    case LOOM_OP_MATVEC_ROWS:
-    case LOOM_OP_MATMUL_TILED:
-    case LOOM_OP_MATMUL_BLOCKED:
-      if (op_case->kind == LOOM_OP_MATVEC)
-        loom_op_matvec_reduce (cmd, VIEW (b), VIEW (a), VIEW (out), cols, inner);
-      else if (op_case->kind == LOOM_OP_MATVEC_ROWS)
-        loom_op_matvec_rows (cmd, VIEW (b), VIEW (a), VIEW (out), cols, inner);
-      else if (op_case->kind == LOOM_OP_MATMUL_TILED)
-        loom_op_matmul_tiled (cmd, VIEW (a), VIEW (b), VIEW (out), rows, cols, inner);
-      else
-        loom_op_matmul_blocked (cmd, VIEW (a), VIEW (b), VIEW (out), rows, cols, inner);
-      magnitude = g_new0 (float, MAX (n_out, 1));
-      loom_ref_matmul (a.host, b.host, want, magnitude, rows, cols, inner);
-      loom_bounds_matmul (magnitude, want, bound, n_out, inner);
-      break;
-    case LOOM_N_OPS:
-    default:
-      g_assert_not_reached ();
-    }
-#undef VIEW
+  reference (op_case, a.host, b.host, want, bound, n_out);
 
   if (!loom_command_submit (cmd, error) || !read_output (&out, off, got, &guards_intact, error))
     goto out;

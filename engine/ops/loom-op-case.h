@@ -12,6 +12,7 @@
 #endif
 
 #include "ops/loom-op-check.h"
+#include "ops/loom-ops.h"
 #include "vk/loom-device.h"
 
 G_BEGIN_DECLS
@@ -44,6 +45,15 @@ typedef struct
 
 const char *loom_op_kind_to_string (LoomOpKind        kind);
 char       *loom_op_case_describe  (const LoomOpCase *op_case);
+void        loom_op_case_sizes     (const LoomOpCase *op_case,
+                                    gsize            *a_len,
+                                    gsize            *b_len,
+                                    gsize            *out_len);
+void        loom_op_case_record    (LoomCommand      *cmd,
+                                    const LoomOpCase *op_case,
+                                    LoomView          a,
+                                    LoomView          b,
+                                    LoomView          out);
 gboolean    loom_op_case_run       (LoomDevice       *device,
                                     const LoomOpCase *op_case,
                                     guint32           seed,

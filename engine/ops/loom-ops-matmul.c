@@ -38,7 +38,7 @@ record_matvec (LoomCommand *cmd,
     return;
   if (k > window)
     {
-      loom_ops_fail (cmd, shader, "rows of %" G_GSIZE_FORMAT " floats exceed one binding", k);
+      loom_command_fail (cmd, shader, "rows of %" G_GSIZE_FORMAT " floats exceed one binding", k);
       return;
     }
   /* W is bound a block of whole rows at a time. */
@@ -112,7 +112,7 @@ record_matmul (LoomCommand *cmd,
     return;
   if (k > window || n > window)
     {
-      loom_ops_fail (cmd, shader, "rows of %" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
+      loom_command_fail (cmd, shader, "rows of %" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
                      " floats exceed one binding", n, k);
       return;
     }
@@ -143,7 +143,7 @@ record_matmul (LoomCommand *cmd,
 
         if (gx > info->max_workgroup_count[0] || gy > info->max_workgroup_count[1])
           {
-            loom_ops_fail (cmd, shader, "%" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
+            loom_command_fail (cmd, shader, "%" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
                            " is too large for the device's grid", m, n);
             return;
           }

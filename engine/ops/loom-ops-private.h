@@ -23,9 +23,5 @@ gboolean loom_ops_fold_groups        (LoomCommand *cmd,
                                       gsize        n_groups,
                                       guint32     *groups_x,
                                       guint32     *groups_y);
-void    loom_ops_fail                (LoomCommand *cmd,
-                                      const char  *op,
-                                      const char  *format,
-                                      ...) G_GNUC_PRINTF (3, 4);
 
 G_END_DECLS

@@ -26,7 +26,7 @@ record_rows (LoomCommand *cmd,
     return;
   if (cols > window)
     {
-      loom_ops_fail (cmd, shader, "a row of %" G_GSIZE_FORMAT " floats exceeds one binding",
+      loom_command_fail (cmd, shader, "a row of %" G_GSIZE_FORMAT " floats exceeds one binding",
                      cols);
       return;
     }

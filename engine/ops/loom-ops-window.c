@@ -64,29 +64,11 @@ loom_ops_fold_groups (LoomCommand *cmd,
 
   if (y > info->max_workgroup_count[1])
     {
-      loom_ops_fail (cmd, "grid", "%" G_GSIZE_FORMAT " workgroups do not fit the device's grid",
+      loom_command_fail (cmd, "grid", "%" G_GSIZE_FORMAT " workgroups do not fit the device's grid",
                      n_groups);
       return FALSE;
     }
   *groups_x = (guint32) x;
   *groups_y = (guint32) y;
   return TRUE;
-}
-
-void
-loom_ops_fail (LoomCommand *cmd,
-               const char  *op,
-               const char  *format,
-               ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  g_critical ("Invalid %s: %s", op, message);
-  loom_command_set_error (cmd, g_error_new (LOOM_ERROR, LOOM_ERROR_FAILED,
-                                            "Invalid %s: %s", op, message));
 }

@@ -154,6 +154,44 @@ check_range (LoomBuffer *self,
   return offset <= self->size && size <= self->size - offset;
 }
 
+/* Moves @size bytes between host memory and the buffer through a host-visible staging
+ * buffer and copies on the queue, a chunk per submission: the path of discrete GPUs. */
+static gboolean
+staged_transfer (LoomBuffer *self,
+                 gsize       offset,
+                 guint8     *host,
+                 gsize       size,
+                 gboolean    to_device,
+                 GError    **error)
+{
+  g_autoptr(LoomBuffer) staging = NULL;
+  g_autoptr(LoomCommand) command = NULL;
+
+  staging = loom_buffer_new_for_use (self->device, MIN (size, STAGING_CHUNK),
+                                     to_device ? LOOM_MEMORY_UPLOAD : LOOM_MEMORY_READBACK,
+                                     error);
+  command = staging != NULL ? loom_command_new (self->device, error) : NULL;
+  if (command == NULL)
+    return FALSE;
+
+  for (gsize done = 0; done < size; done += STAGING_CHUNK)
+    {
+      gsize chunk = MIN (size - done, STAGING_CHUNK);
+      if (to_device)
+        {
+          memcpy (staging->mapped, host + done, chunk);
+          loom_command_copy (command, staging, 0, self, offset + done, chunk);
+        }
+      else
+        loom_command_copy (command, self, offset + done, staging, 0, chunk);
+      if (!loom_command_submit (command, error))
+        return FALSE;
+      if (!to_device)
+        memcpy (host + done, staging->mapped, chunk);
+    }
+  return TRUE;
+}
+
 /* Copies host data into the buffer and returns once it is there. Blocks on the GPU
  * when staging is needed: call it from a worker or a tool, never the UI thread. */
 gboolean
@@ -163,33 +201,13 @@ loom_buffer_write (LoomBuffer   *self,
                    gsize         size,
                    GError      **error)
 {
-  g_autoptr(LoomBuffer) staging = NULL;
-  g_autoptr(LoomCommand) command = NULL;
-
   g_return_val_if_fail (check_range (self, offset, size), FALSE);
 
   if (size == 0)
     return TRUE;
-  if (self->mapped != NULL)
-    {
-      memcpy ((guint8 *) self->mapped + offset, data, size);
-      return TRUE;
-    }
-
-  staging = loom_buffer_new_for_use (self->device, MIN (size, STAGING_CHUNK),
-                                     LOOM_MEMORY_UPLOAD, error);
-  command = staging != NULL ? loom_command_new (self->device, error) : NULL;
-  if (command == NULL)
-    return FALSE;
-
-  for (gsize done = 0; done < size; done += STAGING_CHUNK)
-    {
-      gsize chunk = MIN (size - done, STAGING_CHUNK);
-      memcpy (staging->mapped, (const guint8 *) data + done, chunk);
-      loom_command_copy (command, staging, 0, self, offset + done, chunk);
-      if (!loom_command_submit (command, error))
-        return FALSE;
-    }
+  if (self->mapped == NULL)
+    return staged_transfer (self, offset, (guint8 *) data, size, TRUE, error);
+  memcpy ((guint8 *) self->mapped + offset, data, size);
   return TRUE;
 }
 
@@ -202,32 +220,12 @@ loom_buffer_read (LoomBuffer *self,
                   gsize       size,
                   GError    **error)
 {
-  g_autoptr(LoomBuffer) staging = NULL;
-  g_autoptr(LoomCommand) command = NULL;
-
   g_return_val_if_fail (check_range (self, offset, size), FALSE);
 
   if (size == 0)
     return TRUE;
-  if (self->mapped != NULL)
-    {
-      memcpy (data, (const guint8 *) self->mapped + offset, size);
-      return TRUE;
-    }
-
-  staging = loom_buffer_new_for_use (self->device, MIN (size, STAGING_CHUNK),
-                                     LOOM_MEMORY_READBACK, error);
-  command = staging != NULL ? loom_command_new (self->device, error) : NULL;
-  if (command == NULL)
-    return FALSE;
-
-  for (gsize done = 0; done < size; done += STAGING_CHUNK)
-    {
-      gsize chunk = MIN (size - done, STAGING_CHUNK);
-      loom_command_copy (command, self, offset + done, staging, 0, chunk);
-      if (!loom_command_submit (command, error))
-        return FALSE;
-      memcpy ((guint8 *) data + done, staging->mapped, chunk);
-    }
+  if (self->mapped == NULL)
+    return staged_transfer (self, offset, data, size, FALSE, error);
+  memcpy (data, (const guint8 *) self->mapped + offset, size);
   return TRUE;
 }

@@ -126,11 +126,13 @@ loom_command_set_error (LoomCommand *self,
     g_error_free (error);
 }
 
-static void G_GNUC_PRINTF (3, 4)
-invalid_use (LoomCommand *self,
-             const char  *what,
-             const char  *format,
-             ...)
+/* Reports a programmer error in recording (a bad binding, a shape no kernel can take):
+ * loud in debug runs and tests, an error from the next submit otherwise. */
+void
+loom_command_fail (LoomCommand *self,
+                   const char  *what,
+                   const char  *format,
+                   ...)
 {
   g_autofree char *message = NULL;
   va_list args;
@@ -139,7 +141,6 @@ invalid_use (LoomCommand *self,
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
-  /* A programmer error: loud in debug runs and tests, an error at submit otherwise. */
   g_critical ("Invalid GPU command (%s): %s", what, message);
   loom_command_set_error (self, g_error_new (LOOM_ERROR, LOOM_ERROR_FAILED,
                                              "Invalid GPU command (%s): %s", what, message));
@@ -327,7 +328,7 @@ check_dispatch (LoomCommand            *self,
   for (guint i = 0; i < 3; i++)
     if (groups[i] == 0 || groups[i] > self->info->max_workgroup_count[i])
       {
-        invalid_use (self, desc->shader, "%u workgroups along axis %u (the device allows 1 to %u)",
+        loom_command_fail (self, desc->shader, "%u workgroups along axis %u (the device allows 1 to %u)",
                      groups[i], i, self->info->max_workgroup_count[i]);
         return FALSE;
       }
@@ -337,19 +338,19 @@ check_dispatch (LoomCommand            *self,
       const LoomBinding *b = &bindings[i];
       if (b->buffer == NULL || b->size == 0)
         {
-          invalid_use (self, desc->shader, "binding %u is empty", i);
+          loom_command_fail (self, desc->shader, "binding %u is empty", i);
           return FALSE;
         }
       if (b->offset % self->info->min_storage_offset_alignment != 0)
         {
-          invalid_use (self, desc->shader, "binding %u starts at %" G_GSIZE_FORMAT
+          loom_command_fail (self, desc->shader, "binding %u starts at %" G_GSIZE_FORMAT
                        ", not a multiple of %" G_GUINT64_FORMAT, i, b->offset,
                        self->info->min_storage_offset_alignment);
           return FALSE;
         }
       if (b->size > self->info->max_storage_buffer_range)
         {
-          invalid_use (self, desc->shader, "binding %u spans %" G_GSIZE_FORMAT " bytes, more "
+          loom_command_fail (self, desc->shader, "binding %u spans %" G_GSIZE_FORMAT " bytes, more "
                        "than the device's range of %" G_GUINT64_FORMAT, i, b->size,
                        self->info->max_storage_buffer_range);
           return FALSE;
@@ -357,7 +358,7 @@ check_dispatch (LoomCommand            *self,
       if (b->offset > loom_buffer_get_size (b->buffer)
           || b->size > loom_buffer_get_size (b->buffer) - b->offset)
         {
-          invalid_use (self, desc->shader, "binding %u ends past its buffer", i);
+          loom_command_fail (self, desc->shader, "binding %u ends past its buffer", i);
           return FALSE;
         }
     }

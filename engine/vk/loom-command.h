@@ -61,6 +61,10 @@ void         loom_command_fill            (LoomCommand            *self,
                                            guint32                 value);
 void         loom_command_set_error       (LoomCommand            *self,
                                            GError                 *error);
+void         loom_command_fail            (LoomCommand            *self,
+                                           const char             *what,
+                                           const char             *format,
+                                           ...) G_GNUC_PRINTF (3, 4);
 guint        loom_command_get_n_barriers  (LoomCommand            *self);
 guint        loom_command_get_n_recorded  (LoomCommand            *self);
 gboolean     loom_command_submit          (LoomCommand            *self,
