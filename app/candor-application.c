@@ -74,6 +74,39 @@ candor_application_get_device_busy (CandorApplication *self)
   return self->device_busy;
 }
 
+static gboolean
+release_done_cb (gpointer data)
+{
+  g_application_release (G_APPLICATION (data));
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+release_device_worker (gpointer data)
+{
+  gpointer *pair = data;
+
+  g_object_unref (pair[0]);
+  g_idle_add (release_done_cb, pair[1]);
+  g_free (pair);
+  return NULL;
+}
+
+/* Closing a device waits for the GPU, writes the pipeline cache and destroys the
+ * device: not on the UI thread. The application stays alive until it is done. */
+static void
+release_device (CandorApplication *self,
+                LoomDevice        *device)
+{
+  gpointer *pair = g_new (gpointer, 2);
+
+  pair[0] = device;
+  pair[1] = g_object_ref (self);
+  g_application_hold (G_APPLICATION (self));
+  g_thread_unref (g_thread_new ("candor-release-device", release_device_worker, pair));
+}
+
 static void
 set_device_state (CandorApplication *self,
                   LoomDevice        *device,
@@ -81,8 +114,15 @@ set_device_state (CandorApplication *self,
                   gboolean           busy)
 {
   g_object_freeze_notify (G_OBJECT (self));
-  if (g_set_object (&self->device, device))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE]);
+  if (self->device != device)
+    {
+      LoomDevice *old = g_steal_pointer (&self->device);
+      self->device = device != NULL ? g_object_ref (device) : NULL;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE]);
+      /* Jobs may still hold it; if not, this is where it closes. */
+      if (old != NULL)
+        release_device (self, old);
+    }
   if (g_strcmp0 (self->device_error, error) != 0)
     {
       g_free (self->device_error);

@@ -179,6 +179,7 @@ check_done_cb (GObject      *source,
   g_autoptr(CandorPreferencesWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
+  g_application_release (G_APPLICATION (self->application));
   g_clear_object (&self->check_cancellable);
   if (loom_device_self_test_finish (LOOM_DEVICE (source), result, &error))
     adw_action_row_set_subtitle (self->check_row,
@@ -205,6 +206,8 @@ check_device_action (GtkWidget  *widget,
   gtk_progress_bar_set_fraction (self->check_progress, 0.0);
   adw_action_row_set_subtitle (self->check_row, _("Checking…"));
   update_check_action (self);
+  /* Quitting waits for the job: it cancels at the next op. */
+  g_application_hold (G_APPLICATION (self->application));
   loom_device_self_test_async (device, check_progress_cb, g_object_ref (self), g_object_unref,
                                self->check_cancellable, check_done_cb, g_object_ref (self));
 }
@@ -217,6 +220,18 @@ cancel_check_action (GtkWidget  *widget,
   CandorPreferencesWindow *self = CANDOR_PREFERENCES_WINDOW (widget);
 
   g_cancellable_cancel (self->check_cancellable);
+}
+
+/* The running jobs hold references to the window, so dispose would come only after
+ * they end: cancel them when the window closes. */
+static gboolean
+candor_preferences_window_close_request (GtkWindow *window)
+{
+  CandorPreferencesWindow *self = CANDOR_PREFERENCES_WINDOW (window);
+
+  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->check_cancellable);
+  return GTK_WINDOW_CLASS (candor_preferences_window_parent_class)->close_request (window);
 }
 
 static void
@@ -242,6 +257,7 @@ candor_preferences_window_class_init (CandorPreferencesWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = candor_preferences_window_dispose;
+  GTK_WINDOW_CLASS (klass)->close_request = candor_preferences_window_close_request;
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/candorapp/Candor/ui/candor-preferences-window.ui");

@@ -13,14 +13,18 @@
 #define FLUSH FLT_MIN
 
 /* The most additions any one term passes through in a workgroup reduction of @length
- * values by reduce.glsl with 128 invocations: a strided serial sum per invocation, a
- * subgroup tree (at most 7 levels, subgroups have at most 128 lanes) and a serial sum
- * over the subgroups (at most 128). A sum of that depth is off by at most
+ * values by reduce.glsl with 128 invocations: a strided serial sum per invocation, then
+ * for subgroups of s lanes a tree of log2(s) levels and a serial sum over the 128/s
+ * subgroups, whatever s the device has. A sum of that depth is off by at most
  * depth · 2⁻²⁴ · Σ|terms|. */
 gsize
 loom_reduction_depth (gsize length)
 {
-  return (length + 127) / 128 + 7 + 128;
+  gsize worst = 0;
+
+  for (gsize lanes = 1, levels = 0; lanes <= 128; lanes *= 2, levels++)
+    worst = MAX (worst, levels + 128 / lanes);
+  return (length + 127) / 128 + worst;
 }
 
 void
@@ -153,8 +157,8 @@ loom_check_close (const float  *got,
 
       if (isnan (got[i]) != isnan (want[i]))
         error = INFINITY;
-      else if (isnan (got[i]))
-        error = 0.0;
+      else if (isnan (got[i]) || got[i] == want[i])
+        error = 0.0;  /* also equal infinities, whose difference is NaN */
       ratio = bound[i] > 0.0 ? error / bound[i] : (error > 0.0 ? INFINITY : 0.0);
 
       if (error > check->max_error)

@@ -117,12 +117,13 @@ record_matmul (LoomCommand *cmd,
       return;
     }
 
-  /* Split W by rows (columns of C) and A by rows so that every window fits; C's window
-   * for a block spans m_step rows of stride n. Whole tiles per block where possible. */
-  n_step = MIN (n, window / k);
+  /* Split W by rows (columns of C) and A by rows so that every window fits, C's window
+   * for a block spanning m_step rows of stride n, and every grid fits the device's
+   * workgroup counts. Whole tiles per block where possible. */
+  n_step = MIN (MIN (n, window / k), tile * info->max_workgroup_count[0]);
   if (n_step > tile)
     n_step -= n_step % tile;
-  m_step = MIN (m, MIN (window / k, window / n));
+  m_step = MIN (MIN (m, MIN (window / k, window / n)), tile * info->max_workgroup_count[1]);
   if (m_step > tile)
     m_step -= m_step % tile;
 
@@ -141,12 +142,6 @@ record_matmul (LoomCommand *cmd,
           .ldc = (guint32) n,
         };
 
-        if (gx > info->max_workgroup_count[0] || gy > info->max_workgroup_count[1])
-          {
-            loom_command_fail (cmd, shader, "%" G_GSIZE_FORMAT "×%" G_GSIZE_FORMAT
-                           " is too large for the device's grid", m, n);
-            return;
-          }
         push.a_base = loom_ops_bind (cmd, &bindings[0], a, m0 * k, mc * k, sizeof (float),
                                      LOOM_ACCESS_READ);
         push.w_base = loom_ops_bind (cmd, &bindings[1], w, n0 * k, nc * k, sizeof (float),

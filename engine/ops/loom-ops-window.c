@@ -18,8 +18,9 @@ gsize
 loom_ops_max_window_elements (LoomCommand *cmd,
                               gsize        element_size)
 {
-  LoomDeviceInfo *info = loom_device_get_info (loom_command_get_device (cmd));
-  guint64 usable = info->max_storage_buffer_range - info->min_storage_offset_alignment;
+  LoomDevice *device = loom_command_get_device (cmd);
+  LoomDeviceInfo *info = loom_device_get_info (device);
+  guint64 usable = loom_device_get_max_binding_range (device) - info->min_storage_offset_alignment;
 
   return MIN (usable / element_size, (gsize) G_MAXINT32);
 }

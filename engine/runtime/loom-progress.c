@@ -25,15 +25,40 @@ progress_ref (LoomProgress *self)
   return self;
 }
 
+typedef struct
+{
+  gpointer       data;
+  GDestroyNotify destroy;
+} Release;
+
+static gboolean
+late_release_cb (gpointer user_data)
+{
+  Release *release = user_data;
+
+  release->destroy (release->data);
+  return G_SOURCE_REMOVE;
+}
+
 void
 loom_progress_unref (LoomProgress *self)
 {
   if (self == NULL || !g_atomic_ref_count_dec (&self->ref_count))
     return;
-  /* Only when the job never reached loom_progress_finish(), e.g. it was cancelled
-   * before it started; then this runs wherever the last reference went. */
+  /* A job that never called loom_progress_finish(): the caller's data is still released
+   * on the caller's context, as promised. */
   if (self->destroy != NULL)
-    self->destroy (self->data);
+    {
+      GSource *source = g_idle_source_new ();
+      Release *release = g_new (Release, 1);
+
+      release->data = self->data;
+      release->destroy = self->destroy;
+      g_source_set_static_name (source, "[loom] progress release");
+      g_source_set_callback (source, late_release_cb, release, g_free);
+      g_source_attach (source, self->context);
+      g_source_unref (source);
+    }
   g_mutex_clear (&self->lock);
   g_main_context_unref (self->context);
   g_free (self);

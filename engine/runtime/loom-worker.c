@@ -16,6 +16,29 @@ typedef struct
   GTaskThreadFunc func;
 } Job;
 
+static gboolean
+unref_task_cb (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Gives the worker's reference to a finished task back to the task's own context. The
+ * task holds its source object, the device: had the worker dropped the last reference,
+ * the device would be finalized here, on a thread that no one joins, possibly while the
+ * process exits. On the caller's context it is finalized where the worker can be
+ * joined. */
+static void
+release_task (GTask *task)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_static_name (source, "[loom] release task");
+  g_source_set_callback (source, unref_task_cb, task, NULL);
+  g_source_attach (source, g_task_get_context (task));
+  g_source_unref (source);
+}
+
 static LoomWorker *
 worker_ref (LoomWorker *self)
 {
@@ -52,9 +75,7 @@ worker_main (gpointer data)
        * before its first step and returns, releasing what it holds the usual way. */
       job->func (task, g_task_get_source_object (task), g_task_get_task_data (task),
                  g_task_get_cancellable (task));
-      /* This may drop the last reference to the device, whose finalizer then runs here
-       * and stops this worker; the loop only touches self, which it keeps alive. */
-      g_object_unref (task);
+      release_task (task);
       g_free (job);
     }
 

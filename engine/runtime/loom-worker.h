@@ -3,7 +3,9 @@
  * Jobs are GTasks: the worker calls the job's function with the task's source object,
  * task data and cancellable, and the function returns the task exactly once. The
  * function checks the cancellable before each step, the first included, so a job
- * cancelled while it waited returns G_IO_ERROR_CANCELLED at once.
+ * cancelled while it waited returns G_IO_ERROR_CANCELLED at once. The worker's reference
+ * to a finished task is dropped on the task's context, so whatever the task keeps alive
+ * (its device above all) is finalized there, not on the worker.
  */
 #pragma once
 

@@ -20,6 +20,17 @@ struct _LoomBuffer
   gpointer       mapped;  /* NULL unless the host maps this memory */
 };
 
+static void
+set_too_large_error (GError        **error,
+                     LoomDeviceInfo *info,
+                     guint64         size)
+{
+  g_set_error (error, LOOM_ERROR, LOOM_ERROR_OUT_OF_DEVICE_MEMORY,
+               "A buffer of %" G_GUINT64_FORMAT " MiB is larger than “%s” can allocate at "
+               "once (%" G_GUINT64_FORMAT " MiB)",
+               size >> 20, info->name, info->max_allocation_size >> 20);
+}
+
 LoomBuffer *
 loom_buffer_new_for_use (LoomDevice   *device,
                          gsize         size,
@@ -36,16 +47,14 @@ loom_buffer_new_for_use (LoomDevice   *device,
 
   g_return_val_if_fail (size > 0, NULL);
 
-  /* vkCmdFillBuffer and 32-bit shader access want whole words. */
-  size = (size + 3) & ~(gsize) 3;
-  if (size > info->max_allocation_size)
+  /* vkCmdFillBuffer and 32-bit shader access want whole words. Sizes may come from
+   * model files: check before rounding, which could wrap. */
+  if (size > info->max_allocation_size || size > G_MAXSIZE - 3)
     {
-      g_set_error (error, LOOM_ERROR, LOOM_ERROR_OUT_OF_DEVICE_MEMORY,
-                   "A buffer of %" G_GSIZE_FORMAT " MiB is larger than “%s” can allocate "
-                   "at once (%" G_GUINT64_FORMAT " MiB)",
-                   size >> 20, info->name, info->max_allocation_size >> 20);
+      set_too_large_error (error, info, size);
       return NULL;
     }
+  size = (size + 3) & ~(gsize) 3;
 
   self = g_new0 (LoomBuffer, 1);
   self->device = g_object_ref (device);
@@ -63,6 +72,11 @@ loom_buffer_new_for_use (LoomDevice   *device,
     return NULL;
 
   vkGetBufferMemoryRequirements (vk_device, self->handle, &requirements);
+  if (requirements.size > info->max_allocation_size)
+    {
+      set_too_large_error (error, info, requirements.size);
+      return NULL;
+    }
   if (!loom_device_find_memory_type (device, requirements.memoryTypeBits, use,
                                      &memory_type, &host_visible))
     {

@@ -41,6 +41,7 @@ struct _LoomDeviceInfo
   guint          max_shared_memory;
   guint32        max_workgroup_count[3];
   guint32        max_workgroup_invocations;
+  guint32        max_workgroup_size_x;
   guint64        min_storage_offset_alignment;
   guint32        max_push_constants_size;
 

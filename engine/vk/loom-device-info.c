@@ -175,10 +175,17 @@ loom_device_info_new_for_physical_device (guint            index,
   };
   const VkPhysicalDeviceLimits *limits = &props.properties.limits;
 
+  VkPhysicalDeviceProperties basic;
+
   g_atomic_ref_count_init (&self->ref_count);
   self->index = index;
 
-  vkGetPhysicalDeviceProperties2 (physical_device, &props);
+  /* The 1.2 structures may only be chained on a device that has 1.2. */
+  vkGetPhysicalDeviceProperties (physical_device, &basic);
+  if (basic.apiVersion >= LOOM_MIN_API_VERSION)
+    vkGetPhysicalDeviceProperties2 (physical_device, &props);
+  else
+    props.properties = basic;
   self->name = g_strdup (props.properties.deviceName);
   self->kind = kind_from_vk (props.properties.deviceType);
   self->vendor_id = props.properties.vendorID;
@@ -216,6 +223,7 @@ loom_device_info_new_for_physical_device (guint            index,
   memcpy (self->max_workgroup_count, limits->maxComputeWorkGroupCount,
           sizeof self->max_workgroup_count);
   self->max_workgroup_invocations = limits->maxComputeWorkGroupInvocations;
+  self->max_workgroup_size_x = limits->maxComputeWorkGroupSize[0];
   self->min_storage_offset_alignment = limits->minStorageBufferOffsetAlignment;
   self->max_push_constants_size = limits->maxPushConstantsSize;
   self->timestamps = self->timestamps && limits->timestampComputeAndGraphics;
@@ -231,9 +239,10 @@ loom_device_info_new_for_physical_device (guint            index,
     self->unusable_reason = g_strdup ("it has no compute queue");
   else if (!self->subgroup_arithmetic)
     self->unusable_reason = g_strdup ("it lacks subgroup arithmetic in compute shaders");
-  else if (self->max_workgroup_invocations < 256 || self->max_shared_memory < 16384)
-    self->unusable_reason = g_strdup ("its compute workgroups are too small "
-                                      "(Loom needs 256 invocations and 16 KiB of shared memory)");
+  else if (self->max_workgroup_invocations < 256 || self->max_workgroup_size_x < 256
+           || self->max_shared_memory < 16384)
+    self->unusable_reason = g_strdup ("its compute workgroups are too small (Loom needs 256 "
+                                      "invocations along x and 16 KiB of shared memory)");
   else
     self->usable = TRUE;
 
@@ -337,6 +346,7 @@ loom_device_choose (GPtrArray  *infos,
                     GError    **error)
 {
   LoomDeviceInfo *best = NULL;
+  LoomDeviceInfo *unusable_match = NULL;
   guint best_pos = 0;
   gboolean from_env = FALSE;
 
@@ -372,13 +382,8 @@ loom_device_choose (GPtrArray  *infos,
           matches = strstr (name, part) != NULL;
         }
 
-      if (matches && selector != NULL && !info->usable)
-        {
-          g_set_error (error, LOOM_ERROR, LOOM_ERROR_NO_DEVICE,
-                       "%s“%s” cannot run Loom: %s", from_env ? "LOOM_DEVICE chooses " : "",
-                       info->name, info->unusable_reason);
-          return FALSE;
-        }
+      if (matches && !info->usable && unusable_match == NULL)
+        unusable_match = info;
       if (matches && info->usable && (best == NULL || prefer (info, best)))
         {
           best = info;
@@ -386,6 +391,14 @@ loom_device_choose (GPtrArray  *infos,
         }
     }
 
+  if (best == NULL && selector != NULL && unusable_match != NULL)
+    {
+      /* Only when no usable device matches too. */
+      g_set_error (error, LOOM_ERROR, LOOM_ERROR_NO_DEVICE,
+                   "%s“%s” cannot run Loom: %s", from_env ? "LOOM_DEVICE chooses " : "",
+                   unusable_match->name, unusable_match->unusable_reason);
+      return FALSE;
+    }
   if (best == NULL)
     {
       g_autofree char *list = describe_devices (infos);

@@ -11,6 +11,7 @@
 #include "vk/loom-device-info-private.h"
 #include "vk/loom-device.h"
 #include "vk/loom-pipeline.h"
+#include "vk/loom-pipeline-cache.h"
 
 G_BEGIN_DECLS
 
@@ -31,6 +32,7 @@ typedef enum
 } LoomKernelStyle;
 
 LoomKernelStyle   loom_device_get_kernel_style    (LoomDevice             *self);
+guint64           loom_device_get_max_binding_range (LoomDevice           *self);
 VkDevice          loom_device_get_handle          (LoomDevice             *self);
 VkPhysicalDevice  loom_device_get_physical_device (LoomDevice             *self);
 guint32           loom_device_get_queue_family    (LoomDevice             *self);
@@ -54,5 +56,6 @@ void              loom_device_run_in_worker       (LoomDevice             *self,
                                                    GTaskThreadFunc         func);
 gboolean          loom_device_is_worker_thread    (LoomDevice             *self);
 char             *loom_device_dup_pipeline_cache_path (LoomDevice         *self);
+LoomPipelineCacheState loom_device_get_pipeline_cache_state (LoomDevice   *self);
 
 G_END_DECLS

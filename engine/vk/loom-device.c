@@ -21,6 +21,7 @@ struct _LoomDevice
   VkPhysicalDeviceMemoryProperties memory;
   gboolean         unified_memory;     /* info's, unless LOOM_FORCE_STAGING is set */
   LoomKernelStyle  kernel_style;
+  guint64          max_binding_range;  /* maxStorageBufferRange, or less for tests */
 
   /* vkQueueSubmit needs external synchronization; jobs run on the worker, but tests and
    * tools may submit from their own thread. */
@@ -32,6 +33,7 @@ struct _LoomDevice
   VkPipelineCache  pipeline_cache;
   char            *pipeline_cache_path;
   gboolean         pipeline_cache_dirty;
+  LoomPipelineCacheState pipeline_cache_state;
 
   LoomProfiler    *profiler;           /* NULL unless LOOM_PROFILE is set */
   LoomWorker      *worker;
@@ -207,6 +209,16 @@ device_setup (LoomDevice *self,
   self->unified_memory = self->info->unified_memory && !env_flag ("LOOM_FORCE_STAGING");
   self->kernel_style = self->info->kind == LOOM_DEVICE_KIND_CPU ? LOOM_KERNELS_CPU
                                                                 : LOOM_KERNELS_GPU;
+  /* LOOM_MAX_BINDING_RANGE=<bytes> makes ops split their work as if the device's
+   * binding range were that small: it tests on any device what only large tensors
+   * reach otherwise. */
+  self->max_binding_range = self->info->max_storage_buffer_range;
+  if (g_getenv ("LOOM_MAX_BINDING_RANGE") != NULL)
+    {
+      guint64 range = g_ascii_strtoull (g_getenv ("LOOM_MAX_BINDING_RANGE"), NULL, 10);
+      if (range >= 65536)
+        self->max_binding_range = MIN (self->max_binding_range, range);
+    }
   if (g_strcmp0 (g_getenv ("LOOM_KERNELS"), "cpu") == 0)
     self->kernel_style = LOOM_KERNELS_CPU;
   else if (g_strcmp0 (g_getenv ("LOOM_KERNELS"), "gpu") == 0)
@@ -220,7 +232,8 @@ device_setup (LoomDevice *self,
                                            (GDestroyNotify) loom_pipeline_free);
   self->pipeline_cache_path = loom_pipeline_cache_path (self->info);
   self->pipeline_cache = loom_pipeline_cache_load (self->handle, self->info,
-                                                   self->pipeline_cache_path);
+                                                   self->pipeline_cache_path,
+                                                   &self->pipeline_cache_state);
 
   if (env_flag ("LOOM_PROFILE"))
     {
@@ -339,6 +352,13 @@ loom_device_reset_profile (LoomDevice *self)
     loom_profiler_reset (self->profiler);
 }
 
+/* The largest window ops bind at once, in bytes. */
+guint64
+loom_device_get_max_binding_range (LoomDevice *self)
+{
+  return self->max_binding_range;
+}
+
 LoomKernelStyle
 loom_device_get_kernel_style (LoomDevice *self)
 {
@@ -379,6 +399,13 @@ char *
 loom_device_dup_pipeline_cache_path (LoomDevice *self)
 {
   return g_strdup (self->pipeline_cache_path);
+}
+
+/* What the device found on disk when it opened; for the tests. */
+LoomPipelineCacheState
+loom_device_get_pipeline_cache_state (LoomDevice *self)
+{
+  return self->pipeline_cache_state;
 }
 
 LoomProfiler *

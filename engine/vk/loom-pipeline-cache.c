@@ -56,9 +56,10 @@ header_matches (const guint8   *data,
 /* Returns a pipeline cache seeded from @path when the file is valid for this device,
  * otherwise an empty one; VK_NULL_HANDLE only if the driver cannot create one at all. */
 VkPipelineCache
-loom_pipeline_cache_load (VkDevice        device,
-                          LoomDeviceInfo *info,
-                          const char     *path)
+loom_pipeline_cache_load (VkDevice                device,
+                          LoomDeviceInfo         *info,
+                          const char             *path,
+                          LoomPipelineCacheState *state)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
@@ -68,9 +69,12 @@ loom_pipeline_cache_load (VkDevice        device,
     .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
   };
 
+  *state = LOOM_PIPELINE_CACHE_IGNORED;
   if (!g_file_get_contents (path, &contents, &size, &error))
     {
-      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+      if (g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        *state = LOOM_PIPELINE_CACHE_EMPTY;
+      else
         g_debug ("Ignoring the pipeline cache: %s", error->message);
     }
   else if (!header_matches ((const guint8 *) contents, size, info))
@@ -83,9 +87,14 @@ loom_pipeline_cache_load (VkDevice        device,
     }
 
   if (vkCreatePipelineCache (device, &create_info, NULL, &cache) == VK_SUCCESS)
-    return cache;
+    {
+      if (create_info.initialDataSize > 0)
+        *state = LOOM_PIPELINE_CACHE_LOADED;
+      return cache;
+    }
 
   /* A driver may still reject data whose header looked right; start empty. */
+  *state = LOOM_PIPELINE_CACHE_IGNORED;
   create_info.initialDataSize = 0;
   create_info.pInitialData = NULL;
   if (vkCreatePipelineCache (device, &create_info, NULL, &cache) == VK_SUCCESS)

@@ -16,10 +16,19 @@
 
 G_BEGIN_DECLS
 
-char            *loom_pipeline_cache_path (LoomDeviceInfo *info);
-VkPipelineCache  loom_pipeline_cache_load (VkDevice        device,
-                                           LoomDeviceInfo *info,
-                                           const char     *path);
+/* What loading found, for the tests. */
+typedef enum
+{
+  LOOM_PIPELINE_CACHE_EMPTY,    /* no file yet */
+  LOOM_PIPELINE_CACHE_LOADED,   /* the file's data seeded the cache */
+  LOOM_PIPELINE_CACHE_IGNORED,  /* a file was there, unreadable, foreign or rejected */
+} LoomPipelineCacheState;
+
+char            *loom_pipeline_cache_path (LoomDeviceInfo         *info);
+VkPipelineCache  loom_pipeline_cache_load (VkDevice                device,
+                                           LoomDeviceInfo         *info,
+                                           const char             *path,
+                                           LoomPipelineCacheState *state);
 gboolean         loom_pipeline_cache_save (VkDevice        device,
                                            VkPipelineCache cache,
                                            const char     *path,

@@ -143,7 +143,8 @@ loom_spirv_reflect (const guint32 *words,
   if (n_words < 5 || words[0] != SPIRV_MAGIC)
     return fail (error, "bad header");
   bound = words[3];
-  if (bound == 0 || bound > (1u << 22))
+  /* Every id is defined by an instruction of at least two words. */
+  if (bound == 0 || bound > n_words || bound > (1u << 22))
     return fail (error, "implausible id bound");
 
   ids = g_new0 (IdInfo, bound);
@@ -253,8 +254,9 @@ loom_spirv_reflect (const guint32 *words,
           if (push_struct >= bound || ids[push_struct].opcode != OP_TYPE_STRUCT)
             return fail (error, "push constant block is not a struct");
         }
-      else if (storage_class == STORAGE_CLASS_STORAGE_BUFFER
-               || storage_class == STORAGE_CLASS_UNIFORM)
+      else if (storage_class == STORAGE_CLASS_UNIFORM)
+        return fail (error, "uniform blocks are not supported; Loom binds storage buffers");
+      else if (storage_class == STORAGE_CLASS_STORAGE_BUFFER)
         {
           if (ids[id].set != 0)
             return fail (error, "Loom shaders use descriptor set 0 only");

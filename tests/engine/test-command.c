@@ -204,7 +204,8 @@ test_sticky_error (void)
 }
 
 /* Binding a window at an offset the device does not allow is a programmer error: a
- * critical, and an error at submit. */
+ * critical (fatal in tests, so the subprocess aborts; elsewhere the next submit would
+ * return the error, as test_sticky_error shows for recording errors). */
 static void
 test_misaligned_binding (void)
 {

@@ -273,8 +273,14 @@ test_pipeline_cache (void)
   g_assert_nonnull (cache_dir);
   g_setenv ("XDG_CACHE_HOME", cache_dir, TRUE);
 
-  for (guint run = 0; run < 3; run++)
+  /* Run 0 finds no file; run 1 loads what run 0 saved; runs 2 and 3 find the file
+   * truncated, then written for another device, and ignore it. */
+  for (guint run = 0; run < 4; run++)
     {
+      static const LoomPipelineCacheState expected[] = {
+        LOOM_PIPELINE_CACHE_EMPTY, LOOM_PIPELINE_CACHE_LOADED,
+        LOOM_PIPELINE_CACHE_IGNORED, LOOM_PIPELINE_CACHE_IGNORED,
+      };
       g_autoptr(GError) error = NULL;
       LoomDevice *device = loom_device_new (NULL, &error);
 
@@ -282,6 +288,7 @@ test_pipeline_cache (void)
       g_clear_pointer (&path, g_free);
       path = loom_device_dup_pipeline_cache_path (device);
       g_assert_true (g_str_has_prefix (path, cache_dir));
+      g_assert_cmpint (loom_device_get_pipeline_cache_state (device), ==, expected[run]);
       g_assert_nonnull (loom_device_get_pipeline (device, &desc, &error));
       g_assert_no_error (error);
       g_assert_finalize_object (device);
@@ -295,10 +302,9 @@ test_pipeline_cache (void)
       g_assert_cmpuint (length, >=, 32);
       g_clear_pointer (&contents, g_free);
 
-      /* Damage the file differently before each later run: truncated, then foreign. */
-      if (run == 0)
+      if (run == 1)
         g_assert_true (g_file_set_contents (path, "Loom", 4, NULL));
-      else if (run == 1)
+      else if (run == 2)
         {
           guint8 foreign[64] = { 32, 0, 0, 0, 1, 0, 0, 0, 0xde, 0xc0, 0xad, 0xde };
           g_assert_true (g_file_set_contents (path, (char *) foreign, sizeof foreign, NULL));

@@ -78,7 +78,7 @@ test_reflect_rejects_garbage (void)
 {
   g_autoptr(GError) error = NULL;
   guint32 zeros[16] = { 0 };
-  guint32 header_only[5] = { 0x07230203, 0x00010500, 0, 100, 0 };
+  guint32 header_only[5] = { 0x07230203, 0x00010500, 0, 5, 0 };
   guint32 bad_count[7] = { 0x07230203, 0x00010500, 0, 100, 0, (50u << 16) | 17, 0 };
   guint32 huge_bound[5] = { 0x07230203, 0x00010500, 0, 0xffffffff, 0 };
   LoomSpirvInfo info;

@@ -252,21 +252,35 @@ test_cancel_between_steps (void)
   g_assert_true (obs.destroyed);
 }
 
-/* Jobs run one at a time, in the order they were queued. */
+/* Jobs run one at a time, in the order they were queued: while the first is blocked in
+ * its first step, the second does not start. */
 static void
 test_order (void)
 {
   Observer first = { .name = "first" }, second = { .name = "second" };
   g_autoptr(GPtrArray) order = g_ptr_array_new ();
+  StepJob *blocked;
 
   if (loom_test_skip_without_device ())
     return;
   first.order = second.order = order;
-  start_step_job (loom_test_get_device (), 50, FALSE, NULL, &first);
+  blocked = start_step_job (loom_test_get_device (), 2, TRUE, NULL, &first);
+  /* Keep it blocked: the progress callback would let it go on. */
+  first.job = NULL;
   start_step_job (loom_test_get_device (), 1, FALSE, NULL, &second);
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_cmpuint (first.deliveries, ==, 1);
+  g_assert_cmpuint (second.deliveries, ==, 0);
+  g_assert_false (second.finished);
+
+  allow (blocked, 2);
   wait_finished (&first);
   wait_finished (&second);
-
   g_assert_cmpuint (order->len, ==, 2);
   g_assert_cmpstr (g_ptr_array_index (order, 0), ==, "first");
   g_assert_cmpstr (g_ptr_array_index (order, 1), ==, "second");
@@ -325,7 +339,7 @@ test_close_mid_job (void)
     }
 }
 
-static gint finalized_on_worker;
+static gint finalized_where;  /* 0: not yet, 1: on another thread, 2: on the main thread */
 
 static void
 device_finalized_cb (gpointer  data,
@@ -333,14 +347,14 @@ device_finalized_cb (gpointer  data,
 {
   GThread *main_thread = data;
 
-  g_atomic_int_set (&finalized_on_worker, g_thread_self () != main_thread ? 1 : 2);
+  g_atomic_int_set (&finalized_where, g_thread_self () == main_thread ? 2 : 1);
 }
 
-/* The last reference to the device goes away on its own worker thread, in the middle
- * of the worker's loop: the device must shut the worker down without waiting for
- * itself. */
+/* When a finished job's task holds the last reference to its device, the device is
+ * finalized on the caller's context, where its worker can be joined — not on the
+ * worker itself, a thread nobody would join, perhaps while the process exits. */
 static void
-test_finalize_on_worker (void)
+test_finalize_on_caller (void)
 {
   Observer obs = { .hold_job = TRUE };
   LoomDevice *device;
@@ -363,9 +377,12 @@ test_finalize_on_worker (void)
   g_cond_broadcast (&job->cond);
   g_mutex_unlock (&job->lock);
 
-  for (guint tries = 0; g_atomic_int_get (&finalized_on_worker) == 0 && tries < 5000; tries++)
-    g_usleep (1000);
-  g_assert_cmpint (g_atomic_int_get (&finalized_on_worker), ==, 1);
+  for (guint tries = 0; g_atomic_int_get (&finalized_where) == 0 && tries < 5000; tries++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_cmpint (g_atomic_int_get (&finalized_where), ==, 2);
 }
 
 /* The public job of this issue: every op checked on the device, with progress. */
@@ -421,7 +438,7 @@ main (int   argc,
   g_test_add_func ("/engine/worker/cancel-between-steps", test_cancel_between_steps);
   g_test_add_func ("/engine/worker/order", test_order);
   g_test_add_func ("/engine/worker/close-mid-job", test_close_mid_job);
-  g_test_add_func ("/engine/worker/finalize-on-worker", test_finalize_on_worker);
+  g_test_add_func ("/engine/worker/finalize-on-caller", test_finalize_on_caller);
   g_test_add_func ("/engine/worker/self-test", test_self_test);
 
   return loom_test_run ();
