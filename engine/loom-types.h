@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 
 typedef struct _LoomDevice     LoomDevice;
 typedef struct _LoomDeviceInfo LoomDeviceInfo;
+typedef struct _LoomTextModel   LoomTextModel;
+typedef struct _LoomTextSession LoomTextSession;
 
 /* Internal types, used by the engine, candor-cli and the tests. */
 typedef struct _LoomBuffer      LoomBuffer;
@@ -36,5 +38,16 @@ typedef struct _LoomWorker      LoomWorker;
 typedef void (*LoomProgressFunc) (guint    done,
                                   guint    total,
                                   gpointer user_data);
+
+/**
+ * LoomTextFunc:
+ * @text: generated text, whole UTF-8 characters
+ * @user_data: the data given with the callback
+ *
+ * Receives generated text as it comes, on the main context the generation was started
+ * from; pieces produced while that context was busy arrive together.
+ */
+typedef void (*LoomTextFunc) (const char *text,
+                              gpointer    user_data);
 
 G_END_DECLS

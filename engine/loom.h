@@ -12,6 +12,8 @@
 #include "loom-error.h"
 #include "vk/loom-device-info.h"
 #include "vk/loom-device.h"
+#include "text/loom-text-model.h"
+#include "text/loom-text-session.h"
 
 #undef LOOM_INSIDE
 

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// binary.comp — out[i] = a[i] (op) b[i] over n floats.
+// binary.comp — out[i] = a[i] (op) b[i] over n floats: add, multiply, or SwiGLU's
+// silu(a)·b (a the gate, b the up projection).
 //
 // Each invocation handles four consecutive elements. When every window base is a
 // multiple of four (VEC4), they move as one vec4 load and store: on lavapipe that is
@@ -9,8 +10,9 @@
 
 #include "common.glsl"
 
-#define OP_ADD 0
-#define OP_MUL 1
+#define OP_ADD    0
+#define OP_MUL    1
+#define OP_SWIGLU 2
 #define WG_SIZE 64  // 256 elements per workgroup
 
 layout (local_size_x = WG_SIZE) in;
@@ -37,7 +39,11 @@ layout (push_constant) uniform Push
 
 vec4 apply (vec4 x, vec4 y)
 {
-  return OP == OP_ADD ? x + y : x * y;
+  if (OP == OP_ADD)
+    return x + y;
+  if (OP == OP_MUL)
+    return x * y;
+  return x / (1.0 + exp (-x)) * y;
 }
 
 void main ()

@@ -18,6 +18,9 @@ typedef struct
 static const Command commands[] = {
   { "devices", candor_cli_devices, "List Vulkan devices and which one Loom uses" },
   { "bench-ops", candor_cli_bench_ops, "Measure the speed of the GPU ops (JSON)" },
+  { "info", candor_cli_info, "Describe a GGUF model: metadata, tensor types, parameters" },
+  { "tokenize", candor_cli_tokenize, "Show the tokens a model's tokenizer makes of a text" },
+  { "generate", candor_cli_generate, "Continue a prompt with a GGUF text model" },
 };
 
 static void

@@ -13,5 +13,11 @@ int candor_cli_devices   (int    argc,
                           char **argv);
 int candor_cli_bench_ops (int    argc,
                           char **argv);
+int candor_cli_generate  (int    argc,
+                          char **argv);
+int candor_cli_info      (int    argc,
+                          char **argv);
+int candor_cli_tokenize  (int    argc,
+                          char **argv);
 
 G_END_DECLS

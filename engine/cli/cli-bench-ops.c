@@ -53,20 +53,6 @@ flops (const LoomOpCase *c)
     }
 }
 
-static LoomBuffer *
-filled_buffer (LoomDevice  *device,
-               LoomCommand *cmd,
-               gsize        floats,
-               GError     **error)
-{
-  LoomBuffer *buffer = loom_buffer_new (device, MAX (floats, 1) * sizeof (float), error);
-
-  /* 0.5 (bit pattern 0x3f000000): ordinary values, no denormals. */
-  if (buffer != NULL)
-    loom_command_fill (cmd, buffer, 0, loom_buffer_get_size (buffer), 0x3f000000u);
-  return buffer;
-}
-
 static gboolean
 run_case (LoomDevice       *device,
           const LoomOpCase *c,
@@ -75,39 +61,36 @@ run_case (LoomDevice       *device,
           GError          **error)
 {
   g_autoptr(LoomCommand) cmd = loom_command_new (device, error);
-  g_autoptr(LoomBuffer) a = NULL, b = NULL, out = NULL;
-  gsize a_len, b_len, out_len;
+  g_autoptr(LoomOpCaseData) data = NULL;
   gint64 start, elapsed;
   double seconds, bytes;
 
   if (cmd == NULL)
     return FALSE;
-
-  loom_op_case_sizes (c, &a_len, &b_len, &out_len);
-  if ((a = filled_buffer (device, cmd, a_len, error)) == NULL
-      || (b = filled_buffer (device, cmd, b_len, error)) == NULL
-      || (out = filled_buffer (device, cmd, out_len, error)) == NULL)
+  data = loom_op_case_prepare (device, c, 1, error);
+  if (data == NULL)
     return FALSE;
 
   /* A warm-up run, which also compiles the pipeline. */
-  loom_op_case_record (cmd, c, loom_view (a, 0), loom_view (b, 0), loom_view (out, 0));
+  loom_op_case_record (cmd, data);
   if (!loom_command_submit (cmd, error))
     return FALSE;
 
   for (guint i = 0; i < repeat; i++)
-    loom_op_case_record (cmd, c, loom_view (a, 0), loom_view (b, 0), loom_view (out, 0));
+    loom_op_case_record (cmd, data);
   start = g_get_monotonic_time ();
   if (!loom_command_submit (cmd, error))
     return FALSE;
   elapsed = g_get_monotonic_time () - start;
 
   seconds = elapsed / 1e6 / repeat;
-  /* The least memory traffic the op needs: every input read once, the output written. */
-  bytes = (double) (a_len + b_len + out_len) * sizeof (float);
+  bytes = loom_op_case_min_traffic (data);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "op");
   json_builder_add_string_value (builder, loom_op_kind_to_string (c->kind));
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, loom_tensor_type_get_info (c->type)->name);
   json_builder_set_member_name (builder, "m");
   json_builder_add_int_value (builder, c->rows);
   json_builder_set_member_name (builder, "n");

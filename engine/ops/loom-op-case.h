@@ -1,8 +1,10 @@
 /* loom-op-case.h — run one op on the device against its CPU reference.
  *
- * The op harness: the op tests run many shapes through it, the device self-test a few.
- * Inputs are random (seeded), tensors start at an offset inside their buffers so that
- * binding windows are exercised, and the output is fenced by guard words that must
+ * The op harness: the op tests run many shapes through it, the device self-test a few,
+ * and bench-ops times the same recordings. Inputs are random (seeded) and stored in the
+ * type the case asks for (f32, f16, or a quantized weight type, whose dequantized values
+ * are what the reference computes with); tensors start at an offset inside their buffers
+ * so that binding windows are exercised, and outputs are fenced by guard words that must
  * survive, so an out-of-bounds write fails as surely as a wrong value.
  */
 #pragma once
@@ -25,39 +27,62 @@ typedef enum
   LOOM_OP_SILU,
   LOOM_OP_GELU_TANH,
   LOOM_OP_GELU_ERF,
+  LOOM_OP_SWIGLU,
   LOOM_OP_SOFTMAX,
   LOOM_OP_RMS_NORM,
   LOOM_OP_MATVEC,          /* the GPU-shaped kernel, whatever the device */
   LOOM_OP_MATVEC_ROWS,     /* the CPU-shaped kernel */
   LOOM_OP_MATMUL_TILED,
   LOOM_OP_MATMUL_BLOCKED,
+  LOOM_OP_ROPE,            /* adjacent pairs, all of each head */
+  LOOM_OP_ROPE_NEOX,       /* NeoX pairs over half of each head, with frequency factors */
+  LOOM_OP_KV_STORE,
+  LOOM_OP_ATTENTION,
+  LOOM_OP_GET_ROW,
+  LOOM_OP_BIAS,
   LOOM_N_OPS,
 } LoomOpKind;
 
+/* What the fields mean per kind:
+ *   element-wise (add … swiglu):   cols = elements
+ *   softmax, rms-norm, bias:        rows × cols
+ *   matvec*, matmul*:               M = rows, N = cols, K = inner; weights of @type
+ *   rope*:                          rows tokens × cols heads × inner head_dim, at position 7
+ *   kv-store:                       rows tokens × cols values, stored at row 5
+ *   attention:                      rows queries × cols heads × inner head_dim, after 5
+ *                                   cached positions, with cols/2 KV heads when cols is even
+ *   get-row:                        a rows × cols table of @type, row rows/2 read */
 typedef struct
 {
   LoomOpKind kind;
-  gsize      rows;     /* M of a matmul (1 for matvec), rows of a row op; 1 otherwise */
-  gsize      cols;     /* N of a matmul, columns of a row op, elements otherwise */
-  gsize      inner;    /* K of a matmul; unused otherwise */
-  gsize      offset;   /* floats in front of each tensor in its buffer */
+  gsize      rows;
+  gsize      cols;
+  gsize      inner;
+  gsize      offset;  /* in front of each tensor: elements of f32 tensors, 2-byte units of others */
+  guint32    type;    /* weights or table: a LoomTensorType (LOOM_TENSOR_F32 = 0) */
 } LoomOpCase;
 
-const char *loom_op_kind_to_string (LoomOpKind        kind);
-char       *loom_op_case_describe  (const LoomOpCase *op_case);
-void        loom_op_case_sizes     (const LoomOpCase *op_case,
-                                    gsize            *a_len,
-                                    gsize            *b_len,
-                                    gsize            *out_len);
-void        loom_op_case_record    (LoomCommand      *cmd,
-                                    const LoomOpCase *op_case,
-                                    LoomView          a,
-                                    LoomView          b,
-                                    LoomView          out);
-gboolean    loom_op_case_run       (LoomDevice       *device,
-                                    const LoomOpCase *op_case,
-                                    guint32           seed,
-                                    LoomCheck        *check,
-                                    GError          **error);
+typedef struct _LoomOpCaseData LoomOpCaseData;
+
+const char     *loom_op_kind_to_string      (LoomOpKind        kind);
+char           *loom_op_case_describe       (const LoomOpCase *op_case);
+LoomOpCaseData *loom_op_case_prepare        (LoomDevice       *device,
+                                             const LoomOpCase *op_case,
+                                             guint32           seed,
+                                             GError          **error);
+void            loom_op_case_data_free      (LoomOpCaseData   *data);
+void            loom_op_case_record         (LoomCommand      *cmd,
+                                             LoomOpCaseData   *data);
+double          loom_op_case_min_traffic    (LoomOpCaseData   *data);
+gboolean        loom_op_case_check          (LoomOpCaseData   *data,
+                                             LoomCheck        *check,
+                                             GError          **error);
+gboolean        loom_op_case_run            (LoomDevice       *device,
+                                             const LoomOpCase *op_case,
+                                             guint32           seed,
+                                             LoomCheck        *check,
+                                             GError          **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoomOpCaseData, loom_op_case_data_free)
 
 G_END_DECLS

@@ -80,6 +80,76 @@ loom_bounds_gelu_erf (const float *x,
     }
 }
 
+/* silu(g)·u: SiLU's error, then one more rounding. */
+void
+loom_bounds_swiglu (const float *gate,
+                    const float *want,
+                    double      *bound,
+                    gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    bound[i] = (9.0 + 2.0 * fabs (gate[i])) * ULP * fabs (want[i]) + FLUSH;
+}
+
+/* (a, b) → (a·cos θ − b·sin θ, a·sin θ + b·cos θ). Vulkan only promises sin and cos to an
+ * absolute 2⁻¹¹ (on [−π, π]); θ itself comes from pow(), whose relative error (inherited
+ * from exp2 and log2) stays below 32 ULP for these exponents, so it is off by θ·32 ULP.
+ * Both move each output by at most (|a| + |b|) times that; two roundings follow. Values
+ * outside the rotated dimensions must come out unchanged. */
+void
+loom_bounds_rope (const float *x,
+                  const float *want,
+                  double      *bound,
+                  gsize        n_rows,
+                  gsize        head_dim,
+                  guint        rope_dim,
+                  gboolean     neox,
+                  double       max_theta)
+{
+  guint half_dim = rope_dim / 2;
+  double angle_error = ldexp (1.0, -11) + max_theta * 32.0 * ULP;
+
+  for (gsize row = 0; row < n_rows; row++)
+    for (gsize d = 0; d < head_dim; d++)
+      {
+        gsize i = row * head_dim + d;
+        gsize partner;
+
+        if (d >= rope_dim)
+          {
+            bound[i] = 0.0;
+            continue;
+          }
+        if (neox)
+          partner = d < half_dim ? d + half_dim : d - half_dim;
+        else
+          partner = d ^ 1;
+        bound[i] = (fabs (x[i]) + fabs (x[row * head_dim + partner])) * angle_error
+                   + 2.0 * ULP * fabs (want[i]) + FLUSH;
+      }
+}
+
+/* softmax(s)·V with the scores off by at most δ each (their dot products), then the
+ * softmax's own error (as loom_bounds_softmax, over a spread of at most 2·max|s|) and
+ * the weighted sum over n_keys values: relative to Σ p·|v|, the output moves by at most
+ * 2δ + those ULPs + γ_{n_keys+1}. */
+void
+loom_bounds_attention (const float *magnitude,
+                       double      *bound,
+                       gsize        n,
+                       gsize        n_keys,
+                       double       max_score_error,
+                       double       max_score)
+{
+  double u = ULP / 2.0;
+  double ulps = 12.0 + 12.0 * max_score + loom_reduction_depth (n_keys) / 2.0;
+  double relative = 2.0 * (max_score_error + max_score * ULP) + ulps * ULP
+                    + (n_keys + 1) * u / (1.0 - (n_keys + 1) * u);
+
+  for (gsize i = 0; i < n; i++)
+    bound[i] = relative * magnitude[i] + FLUSH * (n_keys + 1);
+}
+
 /* exp(xᵢ − max)/Σ: the numerator is off by (3 + 3|xᵢ − max|) ULP (exp, and the rounded
  * difference), the sum by the same for its largest exponent plus its reduction depth,
  * the reciprocal and product by 3 ULP. All relative to the result. */

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "formats/loom-tensor-type.h"
 #include "loom-ops-private.h"
 #include "vk/loom-device-private.h"
 
@@ -206,4 +207,27 @@ loom_op_matmul (LoomCommand *cmd,
     loom_op_matmul_blocked (cmd, a, w, out, m, n, k);
   else
     loom_op_matmul_tiled (cmd, a, w, out, m, n, k);
+}
+
+/* The weight types the matrix kernels read in their stored form. */
+gboolean
+loom_op_linear_supports (guint32 w_type)
+{
+  return w_type == LOOM_TENSOR_F32;
+}
+
+void
+loom_op_linear (LoomCommand *cmd,
+                LoomView     x,
+                LoomView     w,
+                guint32      w_type,
+                LoomView     out,
+                gsize        m,
+                gsize        n,
+                gsize        k)
+{
+  if (w_type == LOOM_TENSOR_F32)
+    loom_op_matmul (cmd, x, w, out, m, n, k);
+  else
+    loom_command_fail (cmd, "linear", "no kernel reads weights of type %u", w_type);
 }

@@ -69,4 +69,65 @@ typedef struct
 } LoomMatmulPush;
 G_STATIC_ASSERT (sizeof (LoomMatmulPush) == 28);
 
+/* shaders/rope.comp */
+typedef struct
+{
+  guint32 n_tokens;
+  guint32 n_heads;
+  guint32 head_dim;
+  guint32 rope_dim;
+  guint32 pos0;
+  guint32 x_base;
+  guint32 factors_base;
+  float   freq_base;
+  float   freq_scale;
+} LoomRopePush;
+G_STATIC_ASSERT (sizeof (LoomRopePush) == 36);
+
+/* shaders/kv_store.comp */
+typedef struct
+{
+  guint32 n_pairs;
+  guint32 row_pairs;
+  guint32 pos0;
+  guint32 src_base;
+  guint32 cache_base;
+} LoomKvStorePush;
+G_STATIC_ASSERT (sizeof (LoomKvStorePush) == 20);
+
+/* shaders/attn_scores.comp and shaders/attn_values.comp */
+typedef struct
+{
+  guint32 n_q;
+  guint32 n_heads;
+  guint32 n_kv_heads;
+  guint32 head_dim;
+  guint32 n_keys;
+  guint32 pos0;
+  guint32 a_base;    /* q (scores) or p (values) */
+  guint32 kv_base;
+  guint32 out_base;
+  float   scale;
+} LoomAttentionPush;
+G_STATIC_ASSERT (sizeof (LoomAttentionPush) == 40);
+
+/* shaders/get_rows.comp */
+typedef struct
+{
+  guint32 n;
+  guint32 src_base;
+  guint32 out_base;
+} LoomGetRowsPush;
+G_STATIC_ASSERT (sizeof (LoomGetRowsPush) == 12);
+
+/* shaders/bias.comp */
+typedef struct
+{
+  guint32 rows;
+  guint32 cols;
+  guint32 x_base;
+  guint32 b_base;
+} LoomBiasPush;
+G_STATIC_ASSERT (sizeof (LoomBiasPush) == 16);
+
 G_END_DECLS

@@ -34,7 +34,30 @@ typedef enum
 {
   LOOM_BINARY_ADD,
   LOOM_BINARY_MUL,
+  LOOM_BINARY_SWIGLU,  /* silu(a)·b: a the gate projection, b the up projection */
 } LoomBinaryOp;
+
+/* Rotary position embedding, as a model's metadata describes it. */
+typedef struct
+{
+  guint     rope_dim;     /* rotated dimensions of each head (even, ≤ head_dim) */
+  float     freq_base;    /* rope.freq_base, 10000 for Llama 2 */
+  float     freq_scale;   /* 1 / rope.scaling.factor for linear scaling, else 1 */
+  gboolean  neox;         /* pairs (i, i + rope_dim/2) instead of (2i, 2i+1) */
+  LoomView *factors;      /* (nullable) rope_dim/2 divisors of θ (Llama 3 rope_freqs) */
+} LoomRope;
+
+/* One step of attention over a layer's cache. */
+typedef struct
+{
+  gsize n_q;         /* queries, at positions pos0 .. pos0 + n_q − 1 */
+  gsize n_heads;
+  gsize n_kv_heads;  /* divides n_heads */
+  gsize head_dim;    /* even */
+  guint    pos0;
+  float    scale;    /* 1/√head_dim for Llama */
+  gboolean kv_f32;   /* the caches hold f32, not f16 */
+} LoomAttention;
 
 typedef enum
 {
@@ -89,6 +112,19 @@ void loom_op_matvec         (LoomCommand *cmd,
                              gsize        n,
                              gsize        k);
 
+/* out (M×N) = x (M×K) · wᵀ with the weights w stored as @w_type (N rows of K values in
+ * that type's layout): the layers' projections. The kernels read the stored type. */
+void     loom_op_linear          (LoomCommand *cmd,
+                                  LoomView     x,
+                                  LoomView     w,
+                                  guint32      w_type,
+                                  LoomView     out,
+                                  gsize        m,
+                                  gsize        n,
+                                  gsize        k);
+gboolean loom_op_linear_supports (guint32      w_type);
+gboolean loom_op_get_row_supports (guint32     type);
+
 /* The kernels behind those two, callable directly by tests and benchmarks. */
 void loom_op_matmul_tiled   (LoomCommand *cmd,   /* GPUs: shared-memory tiles */
                              LoomView     a,
@@ -116,5 +152,49 @@ void loom_op_matvec_rows    (LoomCommand *cmd,   /* CPUs: an invocation per row 
                              LoomView     out,
                              gsize        n,
                              gsize        k);
+
+/* The ops of a transformer layer. Their tensors must each fit one binding window
+ * (sessions size their batches so); they fail the command otherwise. */
+
+/* x[token][head][dim] rotated in place; tokens at positions pos0, pos0 + 1, … */
+void loom_op_rope           (LoomCommand         *cmd,
+                             LoomView             x,
+                             gsize                n_tokens,
+                             gsize                n_heads,
+                             gsize                head_dim,
+                             guint                pos0,
+                             const LoomRope      *rope);
+/* Writes n_tokens rows of @row f32 values from @src into @cache (f16, or f32 when
+ * @f32) at rows pos0.. */
+void loom_op_kv_store       (LoomCommand         *cmd,
+                             LoomView             src,
+                             LoomView             cache,
+                             gsize                n_tokens,
+                             gsize                row,
+                             guint                pos0,
+                             gboolean             f32);
+/* out[i][h][·] = softmax(scale · q[i][h] · Kᵀ, causal) · V over the caches, which
+ * hold positions 0 .. pos0 + n_q − 1. @scores is scratch of n_q·n_heads·(pos0+n_q)
+ * floats. */
+void loom_op_attention      (LoomCommand         *cmd,
+                             LoomView             q,
+                             LoomView             k_cache,
+                             LoomView             v_cache,
+                             LoomView             scores,
+                             LoomView             out,
+                             const LoomAttention *attention);
+/* out[·] = row @row of @table (rows of @row_len values of @type), as f32. */
+void loom_op_get_row        (LoomCommand         *cmd,
+                             LoomView             table,
+                             guint32              type,
+                             gsize                row_len,
+                             guint32              row,
+                             LoomView             out);
+/* x[r][c] += b[c], in place. */
+void loom_op_bias           (LoomCommand         *cmd,
+                             LoomView             x,
+                             LoomView             b,
+                             gsize                rows,
+                             gsize                cols);
 
 G_END_DECLS

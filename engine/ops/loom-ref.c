@@ -137,3 +137,129 @@ loom_ref_matmul (const float *a,
           magnitude[i * n + j] = (float) mag;
       }
 }
+
+void
+loom_ref_swiglu (const float *gate,
+                 const float *up,
+                 float       *out,
+                 gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    out[i] = (float) (gate[i] / (1.0 + exp (-(double) gate[i])) * up[i]);
+}
+
+void
+loom_ref_bias (float       *x,
+               const float *b,
+               gsize        rows,
+               gsize        cols)
+{
+  for (gsize r = 0; r < rows; r++)
+    for (gsize c = 0; c < cols; c++)
+      x[r * cols + c] += b[c];
+}
+
+void
+loom_ref_rope (float       *x,
+               gsize        n_tokens,
+               gsize        n_heads,
+               gsize        head_dim,
+               guint        rope_dim,
+               guint        pos0,
+               double       freq_base,
+               double       freq_scale,
+               gboolean     neox,
+               const float *factors,
+               double      *max_theta)
+{
+  guint half_dim = rope_dim / 2;
+
+  if (max_theta != NULL)
+    *max_theta = 0.0;
+  for (gsize t = 0; t < n_tokens; t++)
+    for (gsize h = 0; h < n_heads; h++)
+      for (guint i = 0; i < half_dim; i++)
+        {
+          float *head = x + (t * n_heads + h) * head_dim;
+          double theta = (pos0 + t) * freq_scale * pow (freq_base, -2.0 * i / rope_dim);
+          gsize i0 = neox ? i : 2 * i, i1 = neox ? i + half_dim : 2 * i + 1;
+          double a = head[i0], b = head[i1];
+
+          if (factors != NULL)
+            theta /= factors[i];
+          if (max_theta != NULL)
+            *max_theta = MAX (*max_theta, fabs (theta));
+          head[i0] = (float) (a * cos (theta) - b * sin (theta));
+          head[i1] = (float) (a * sin (theta) + b * cos (theta));
+        }
+}
+
+void
+loom_ref_attention (const float   *q,
+                    const float   *k_cache,
+                    const float   *v_cache,
+                    float         *out,
+                    gsize          n_q,
+                    gsize          n_heads,
+                    gsize          n_kv_heads,
+                    gsize          head_dim,
+                    guint          pos0,
+                    double         scale,
+                    double        *max_score_error,
+                    double        *max_score,
+                    float         *magnitude)
+{
+  gsize n_keys = pos0 + n_q;
+  g_autofree double *scores = g_new (double, n_keys);
+  double u = 1.0 / 16777216.0;
+  double gamma = head_dim * u / (1.0 - head_dim * u);
+
+  if (max_score_error != NULL)
+    *max_score_error = 0.0;
+  if (max_score != NULL)
+    *max_score = 0.0;
+  for (gsize i = 0; i < n_q; i++)
+    for (gsize h = 0; h < n_heads; h++)
+      {
+        const float *qh = q + (i * n_heads + h) * head_dim;
+        gsize kv = h / (n_heads / n_kv_heads);
+        gsize valid = pos0 + i + 1;
+        double max = -INFINITY, sum = 0.0;
+
+        for (gsize t = 0; t < valid; t++)
+          {
+            const float *kt = k_cache + (t * n_kv_heads + kv) * head_dim;
+            double dot = 0.0, mag = 0.0;
+            for (gsize d = 0; d < head_dim; d++)
+              {
+                double p = (double) qh[d] * kt[d];
+                dot += p;
+                mag += fabs (p);
+              }
+            scores[t] = dot * scale;
+            max = MAX (max, scores[t]);
+            if (max_score != NULL)
+              *max_score = MAX (*max_score, fabs (scores[t]));
+            if (max_score_error != NULL)
+              *max_score_error = MAX (*max_score_error, gamma * mag * scale);
+          }
+        for (gsize t = 0; t < valid; t++)
+          {
+            scores[t] = exp (scores[t] - max);
+            sum += scores[t];
+          }
+        for (gsize d = 0; d < head_dim; d++)
+          {
+            double acc = 0.0, mag = 0.0;
+            for (gsize t = 0; t < valid; t++)
+              {
+                double v = v_cache[(t * n_kv_heads + kv) * head_dim + d];
+                acc += scores[t] / sum * v;
+                mag += scores[t] / sum * fabs (v);
+              }
+            out[(i * n_heads + h) * head_dim + d] = (float) acc;
+            if (magnitude != NULL)
+              magnitude[(i * n_heads + h) * head_dim + d] = (float) mag;
+          }
+      }
+}

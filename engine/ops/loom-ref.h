@@ -55,4 +55,44 @@ void loom_ref_matmul       (const float *a,
                             gsize        n,
                             gsize        k);
 
+void loom_ref_swiglu       (const float *gate,
+                            const float *up,
+                            float       *out,
+                            gsize        n);
+void loom_ref_bias         (float       *x,
+                            const float *b,
+                            gsize        rows,
+                            gsize        cols);
+/* In place on x[token][head][head_dim]; @factors may be NULL. @max_theta receives the
+ * largest angle, which the error bound needs. */
+void loom_ref_rope         (float       *x,
+                            gsize        n_tokens,
+                            gsize        n_heads,
+                            gsize        head_dim,
+                            guint        rope_dim,
+                            guint        pos0,
+                            double       freq_base,
+                            double       freq_scale,
+                            gboolean     neox,
+                            const float *factors,
+                            double      *max_theta);
+/* Attention over caches [n_keys][n_kv_heads][head_dim] holding what the GPU's caches hold
+ * (f16 values decoded, or f32).
+ * When not NULL, @max_score_error receives the bound on the error of any scaled score
+ * (γ_{head_dim} · scale · Σ|q·k|), @max_score the largest |score|, and @magnitude per
+ * output Σ_t p_t·|v_t|. */
+void loom_ref_attention    (const float   *q,
+                            const float   *k_cache,
+                            const float   *v_cache,
+                            float         *out,
+                            gsize          n_q,
+                            gsize          n_heads,
+                            gsize          n_kv_heads,
+                            gsize          head_dim,
+                            guint          pos0,
+                            double         scale,
+                            double        *max_score_error,
+                            double        *max_score,
+                            float         *magnitude);
+
 G_END_DECLS

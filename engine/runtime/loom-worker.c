@@ -33,6 +33,7 @@ release_task (GTask *task)
 {
   GSource *source = g_idle_source_new ();
 
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_static_name (source, "[loom] release task");
   g_source_set_callback (source, unref_task_cb, task, NULL);
   g_source_attach (source, g_task_get_context (task));

@@ -15,6 +15,7 @@ struct _LoomBuffer
 {
   LoomDevice    *device;  /* owned reference: the device outlives its buffers */
   gsize          size;
+  gsize          allocated;  /* bytes of device memory, as accounted */
   VkBuffer       handle;
   VkDeviceMemory memory;
   gpointer       mapped;  /* NULL unless the host maps this memory */
@@ -95,6 +96,8 @@ loom_buffer_new_for_use (LoomDevice   *device,
       g_prefix_error (error, "%" G_GSIZE_FORMAT " MiB: ", size >> 20);
       return NULL;
     }
+  self->allocated = requirements.size;
+  loom_device_account_memory (device, (gint64) self->allocated);
   if (!loom_vk_check (vkBindBufferMemory (vk_device, self->handle, self->memory, 0),
                       "Binding GPU memory", error))
     return NULL;
@@ -131,6 +134,7 @@ loom_buffer_free (LoomBuffer *self)
     vkDestroyBuffer (vk_device, self->handle, NULL);
   if (self->memory != VK_NULL_HANDLE)
     vkFreeMemory (vk_device, self->memory, NULL);
+  loom_device_account_memory (self->device, -(gint64) self->allocated);
   g_object_unref (self->device);
   g_free (self);
 }

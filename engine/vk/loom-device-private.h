@@ -32,6 +32,8 @@ typedef enum
 } LoomKernelStyle;
 
 LoomKernelStyle   loom_device_get_kernel_style    (LoomDevice             *self);
+void              loom_device_account_memory      (LoomDevice             *self,
+                                                   gint64                  bytes);
 guint64           loom_device_get_max_binding_range (LoomDevice           *self);
 VkDevice          loom_device_get_handle          (LoomDevice             *self);
 VkPhysicalDevice  loom_device_get_physical_device (LoomDevice             *self);

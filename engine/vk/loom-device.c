@@ -36,6 +36,8 @@ struct _LoomDevice
   LoomPipelineCacheState pipeline_cache_state;
 
   LoomProfiler    *profiler;           /* NULL unless LOOM_PROFILE is set */
+  gint64           memory_in_use;      /* bytes of device memory allocated, atomically */
+  gint64           memory_peak;
   LoomWorker      *worker;
 };
 
@@ -350,6 +352,35 @@ loom_device_reset_profile (LoomDevice *self)
   g_return_if_fail (LOOM_IS_DEVICE (self));
   if (self->profiler != NULL)
     loom_profiler_reset (self->profiler);
+}
+
+/* Counts an allocation (@bytes > 0) or its release (< 0); any thread. */
+void
+loom_device_account_memory (LoomDevice *self,
+                            gint64      bytes)
+{
+  gint64 in_use = __atomic_add_fetch (&self->memory_in_use, bytes, __ATOMIC_RELAXED);
+  gint64 peak = __atomic_load_n (&self->memory_peak, __ATOMIC_RELAXED);
+
+  while (in_use > peak
+         && !__atomic_compare_exchange_n (&self->memory_peak, &peak, in_use, TRUE,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
+}
+
+/* Bytes of device memory Loom holds now, and the most it has held. */
+guint64
+loom_device_get_memory_in_use (LoomDevice *self)
+{
+  g_return_val_if_fail (LOOM_IS_DEVICE (self), 0);
+  return (guint64) __atomic_load_n (&self->memory_in_use, __ATOMIC_RELAXED);
+}
+
+guint64
+loom_device_get_memory_peak (LoomDevice *self)
+{
+  g_return_val_if_fail (LOOM_IS_DEVICE (self), 0);
+  return (guint64) __atomic_load_n (&self->memory_peak, __ATOMIC_RELAXED);
 }
 
 /* The largest window ops bind at once, in bytes. */

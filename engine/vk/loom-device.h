@@ -42,6 +42,8 @@ gboolean        loom_device_self_test_finish  (LoomDevice          *self,
                                                GAsyncResult        *result,
                                                GError             **error);
 
+guint64         loom_device_get_memory_in_use (LoomDevice          *self);
+guint64         loom_device_get_memory_peak   (LoomDevice          *self);
 char           *loom_device_dup_profile_table (LoomDevice          *self);
 void            loom_device_reset_profile     (LoomDevice          *self);
 

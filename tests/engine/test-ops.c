@@ -129,6 +129,82 @@ test_matmul (gconstpointer data)
     }
 }
 
+static void
+test_rope (gconstpointer data)
+{
+  LoomOpKind kind = GPOINTER_TO_UINT (data);
+  /* tokens × heads × head_dim: one token, odd head counts, head dims of real models
+   * (64, 128), and small ones down to a single pair. */
+  static const gsize shapes[][3] = {
+    { 1, 1, 2 }, { 1, 8, 64 }, { 3, 5, 8 }, { 7, 4, 128 }, { 13, 3, 64 }, { 2, 32, 128 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { kind, shapes[i][0], shapes[i][1], shapes[i][2], i % 3 };
+      run_case (&c, i);
+    }
+}
+
+/* The KV cache in f16 (the default) and f32. */
+static const guint32 cache_types[] = { LOOM_TENSOR_F16, LOOM_TENSOR_F32 };
+
+static void
+test_kv_store (void)
+{
+  /* tokens × row (n_kv_heads · head_dim). */
+  static const gsize shapes[][2] = { { 1, 2 }, { 1, 256 }, { 7, 128 }, { 64, 512 }, { 3, 6 } };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint t = 0; t < G_N_ELEMENTS (cache_types); t++)
+    for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+      {
+        LoomOpCase c = { LOOM_OP_KV_STORE, shapes[i][0], shapes[i][1], 0, 4 * (i % 3),
+                         cache_types[t] };
+        run_case (&c, i);
+      }
+}
+
+static void
+test_attention (void)
+{
+  /* queries × heads × head_dim after 5 cached positions; even head counts use grouped
+   * queries (two per KV head), odd ones one KV head per query head. */
+  static const gsize shapes[][3] = {
+    { 1, 1, 2 }, { 1, 8, 64 }, { 1, 3, 8 }, { 4, 16, 64 }, { 9, 4, 128 }, { 17, 2, 32 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint t = 0; t < G_N_ELEMENTS (cache_types); t++)
+    for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+      {
+        LoomOpCase c = { LOOM_OP_ATTENTION, shapes[i][0], shapes[i][1], shapes[i][2], 4 * (i % 2),
+                         cache_types[t] };
+        run_case (&c, i);
+      }
+}
+
+static void
+test_get_row (void)
+{
+  static const guint32 types[] = { LOOM_TENSOR_F32, LOOM_TENSOR_F16 };
+  /* rows × row length, odd lengths (an f16 row then starts mid-word) included. */
+  static const gsize shapes[][2] = { { 1, 1 }, { 5, 64 }, { 9, 33 }, { 32, 1000 }, { 3, 4097 } };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+    for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+      {
+        LoomOpCase c = { LOOM_OP_GET_ROW, shapes[i][0], shapes[i][1], 0, i % 3, types[t] };
+        run_case (&c, i);
+      }
+}
+
 /* Tensors larger than one binding window: each op must split its dispatches. */
 static void
 test_beyond_binding_range (void)
@@ -170,13 +246,19 @@ main (int   argc,
 {
   loom_test_init (&argc, &argv);
 
-  for (LoomOpKind kind = LOOM_OP_ADD; kind <= LOOM_OP_GELU_ERF; kind++)
+  for (LoomOpKind kind = LOOM_OP_ADD; kind <= LOOM_OP_SWIGLU; kind++)
     {
       g_autofree char *path = g_strdup_printf ("/engine/ops/%s", loom_op_kind_to_string (kind));
       g_test_add_data_func (path, GUINT_TO_POINTER (kind), test_elementwise);
     }
   g_test_add_data_func ("/engine/ops/softmax", GUINT_TO_POINTER (LOOM_OP_SOFTMAX), test_rows);
   g_test_add_data_func ("/engine/ops/rms-norm", GUINT_TO_POINTER (LOOM_OP_RMS_NORM), test_rows);
+  g_test_add_data_func ("/engine/ops/bias", GUINT_TO_POINTER (LOOM_OP_BIAS), test_rows);
+  g_test_add_data_func ("/engine/ops/rope", GUINT_TO_POINTER (LOOM_OP_ROPE), test_rope);
+  g_test_add_data_func ("/engine/ops/rope-neox", GUINT_TO_POINTER (LOOM_OP_ROPE_NEOX), test_rope);
+  g_test_add_func ("/engine/ops/kv-store", test_kv_store);
+  g_test_add_func ("/engine/ops/attention", test_attention);
+  g_test_add_func ("/engine/ops/get-row", test_get_row);
   g_test_add_data_func ("/engine/ops/matvec", GUINT_TO_POINTER (LOOM_OP_MATVEC), test_matvec);
   g_test_add_data_func ("/engine/ops/matvec-rows", GUINT_TO_POINTER (LOOM_OP_MATVEC_ROWS),
                         test_matvec);

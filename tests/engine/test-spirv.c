@@ -14,12 +14,18 @@ static const struct
   guint32     push_size;
   guint32     n_spec;
 } interfaces[] = {
+  { "attn_scores", 3, sizeof (LoomAttentionPush), 1 },
+  { "attn_values", 3, sizeof (LoomAttentionPush), 1 },
+  { "bias", 2, sizeof (LoomBiasPush), 0 },
   { "binary", 3, sizeof (LoomBinaryPush), 2 },
+  { "get_rows", 2, sizeof (LoomGetRowsPush), 1 },
+  { "kv_store", 2, sizeof (LoomKvStorePush), 1 },
   { "matmul_f32", 3, sizeof (LoomMatmulPush), 0 },
   { "matmul_f32_blocked", 3, sizeof (LoomMatmulPush), 1 },
   { "matvec_f32", 3, sizeof (LoomMatvecPush), 1 },
   { "matvec_f32_rows", 3, sizeof (LoomMatvecPush), 1 },
   { "rms_norm", 3, sizeof (LoomRowsPush), 0 },
+  { "rope", 2, sizeof (LoomRopePush), 2 },
   { "softmax", 2, sizeof (LoomRowsPush), 0 },
   { "unary", 2, sizeof (LoomUnaryPush), 2 },
 };

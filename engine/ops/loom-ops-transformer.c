@@ -1,0 +1,290 @@
+/* loom-ops-transformer.c — the ops a transformer layer needs beyond the matrix products:
+ * rotary embedding, the f16 KV cache, attention, embedding rows and biases. */
+#include "config.h"
+
+#include "formats/loom-tensor-type.h"
+#include "loom-ops-private.h"
+
+#define WG_SIZE 64  /* local_size_x of every shader here */
+
+/* Binds all of @elements elements of @view, which must fit one window. */
+static gboolean
+bind_whole (LoomCommand *cmd,
+            const char  *op,
+            LoomBinding *binding,
+            guint32     *base,
+            LoomView     view,
+            gsize        elements,
+            gsize        element_size,
+            LoomAccess   access)
+{
+  if (elements > loom_ops_max_window_elements (cmd, element_size))
+    {
+      loom_command_fail (cmd, op, "a tensor of %" G_GSIZE_FORMAT " elements exceeds one binding",
+                         elements);
+      return FALSE;
+    }
+  *base = loom_ops_bind (cmd, binding, view, 0, MAX (elements, 1), element_size, access);
+  return TRUE;
+}
+
+static gboolean
+dispatch_flat (LoomCommand            *cmd,
+               const LoomPipelineDesc *desc,
+               const LoomBinding      *bindings,
+               gconstpointer           push,
+               gsize                   invocations)
+{
+  guint32 gx, gy;
+
+  if (!loom_ops_fold_groups (cmd, (invocations + WG_SIZE - 1) / WG_SIZE, &gx, &gy))
+    return FALSE;
+  loom_command_dispatch (cmd, desc, bindings, push, gx, gy, 1);
+  return TRUE;
+}
+
+void
+loom_op_rope (LoomCommand    *cmd,
+              LoomView        x,
+              gsize           n_tokens,
+              gsize           n_heads,
+              gsize           head_dim,
+              guint           pos0,
+              const LoomRope *rope)
+{
+  LoomPipelineDesc desc = {
+    .shader = "rope",
+    .n_bindings = 2,
+    .push_size = sizeof (LoomRopePush),
+    .n_spec = 2,
+    .spec = { rope->neox, rope->factors != NULL },
+  };
+  LoomRopePush push = {
+    .n_tokens = (guint32) n_tokens,
+    .n_heads = (guint32) n_heads,
+    .head_dim = (guint32) head_dim,
+    .rope_dim = rope->rope_dim,
+    .pos0 = pos0,
+    .freq_base = rope->freq_base,
+    .freq_scale = rope->freq_scale,
+  };
+  LoomBinding bindings[2];
+
+  g_return_if_fail (rope->rope_dim % 2 == 0 && rope->rope_dim <= head_dim);
+  if (n_tokens == 0 || rope->rope_dim == 0)
+    return;
+  if (!bind_whole (cmd, "rope", &bindings[0], &push.x_base, x, n_tokens * n_heads * head_dim,
+                   sizeof (float), LOOM_ACCESS_READ_WRITE))
+    return;
+  /* Without factors, bind x again: the shader does not read it. */
+  if (!bind_whole (cmd, "rope", &bindings[1], &push.factors_base,
+                   rope->factors != NULL ? *rope->factors : x, rope->rope_dim / 2, sizeof (float),
+                   LOOM_ACCESS_READ))
+    return;
+  dispatch_flat (cmd, &desc, bindings, &push, n_tokens * n_heads * (rope->rope_dim / 2));
+}
+
+void
+loom_op_kv_store (LoomCommand *cmd,
+                  LoomView     src,
+                  LoomView     cache,
+                  gsize        n_tokens,
+                  gsize        row,
+                  guint        pos0,
+                  gboolean     f32)
+{
+  const LoomPipelineDesc desc = {
+    .shader = "kv_store",
+    .n_bindings = 2,
+    .push_size = sizeof (LoomKvStorePush),
+    .n_spec = 1,
+    .spec = { f32 },
+  };
+  const gsize pair_bytes = f32 ? 8 : 4;
+  LoomKvStorePush push = {
+    .n_pairs = (guint32) (n_tokens * row / 2),
+    .row_pairs = (guint32) (row / 2),
+    .pos0 = pos0,
+  };
+  LoomBinding bindings[2];
+
+  g_return_if_fail (row % 2 == 0 && src.offset % 8 == 0 && cache.offset % pair_bytes == 0);
+  if (n_tokens == 0)
+    return;
+  /* src as pairs of floats, the cache as pairs (a uint of two halves, or two floats);
+   * only the rows written are bound, so a store does not order against reads of other
+   * rows. */
+  if (!bind_whole (cmd, "kv_store", &bindings[0], &push.src_base, src, n_tokens * row / 2, 8,
+                   LOOM_ACCESS_READ))
+    return;
+  cache.offset += (gsize) pos0 * (row / 2) * pair_bytes;
+  push.pos0 = 0;
+  if (!bind_whole (cmd, "kv_store", &bindings[1], &push.cache_base, cache, n_tokens * row / 2,
+                   pair_bytes, LOOM_ACCESS_WRITE))
+    return;
+  dispatch_flat (cmd, &desc, bindings, &push, push.n_pairs);
+}
+
+void
+loom_op_attention (LoomCommand         *cmd,
+                   LoomView             q,
+                   LoomView             k_cache,
+                   LoomView             v_cache,
+                   LoomView             scores,
+                   LoomView             out,
+                   const LoomAttention *a)
+{
+  const LoomPipelineDesc scores_desc = {
+    .shader = "attn_scores",
+    .n_bindings = 3,
+    .push_size = sizeof (LoomAttentionPush),
+    .n_spec = 1,
+    .spec = { a->kv_f32 },
+  };
+  const LoomPipelineDesc values_desc = {
+    .shader = "attn_values",
+    .n_bindings = 3,
+    .push_size = sizeof (LoomAttentionPush),
+    .n_spec = 1,
+    .spec = { a->kv_f32 },
+  };
+  const gsize pair_bytes = a->kv_f32 ? 8 : 4;
+  gsize n_keys = a->pos0 + a->n_q;
+  gsize pairs = a->head_dim / 2;
+  LoomAttentionPush push = {
+    .n_q = (guint32) a->n_q,
+    .n_heads = (guint32) a->n_heads,
+    .n_kv_heads = (guint32) a->n_kv_heads,
+    .head_dim = (guint32) a->head_dim,
+    .n_keys = (guint32) n_keys,
+    .pos0 = a->pos0,
+    .scale = a->scale,
+  };
+  LoomBinding bindings[3];
+
+  g_return_if_fail (a->head_dim % 2 == 0 && a->n_kv_heads > 0 && a->n_heads % a->n_kv_heads == 0);
+  if (a->n_q == 0)
+    return;
+
+  /* 1. Scores, −∞ where masked. */
+  if (!bind_whole (cmd, "attention", &bindings[0], &push.a_base, q, a->n_q * a->n_heads * pairs, 8,
+                   LOOM_ACCESS_READ)
+      || !bind_whole (cmd, "attention", &bindings[1], &push.kv_base, k_cache,
+                      n_keys * a->n_kv_heads * pairs, pair_bytes, LOOM_ACCESS_READ)
+      || !bind_whole (cmd, "attention", &bindings[2], &push.out_base, scores,
+                      a->n_q * a->n_heads * n_keys, sizeof (float), LOOM_ACCESS_WRITE)
+      || !dispatch_flat (cmd, &scores_desc, bindings, &push, a->n_q * a->n_heads * n_keys))
+    return;
+
+  /* 2. Probabilities, in place. */
+  loom_op_softmax_rows (cmd, scores, scores, a->n_q * a->n_heads, n_keys);
+
+  /* 3. The weighted sum of values. */
+  if (!bind_whole (cmd, "attention", &bindings[0], &push.a_base, scores,
+                   a->n_q * a->n_heads * n_keys, sizeof (float), LOOM_ACCESS_READ)
+      || !bind_whole (cmd, "attention", &bindings[1], &push.kv_base, v_cache,
+                      n_keys * a->n_kv_heads * pairs, pair_bytes, LOOM_ACCESS_READ)
+      || !bind_whole (cmd, "attention", &bindings[2], &push.out_base, out,
+                      a->n_q * a->n_heads * pairs, 8, LOOM_ACCESS_WRITE))
+    return;
+  dispatch_flat (cmd, &values_desc, bindings, &push, a->n_q * a->n_heads * pairs);
+}
+
+void
+loom_op_get_row (LoomCommand *cmd,
+                 LoomView     table,
+                 guint32      type,
+                 gsize        row_len,
+                 guint32      row,
+                 LoomView     out)
+{
+  LoomPipelineDesc desc = {
+    .shader = "get_rows",
+    .n_bindings = 2,
+    .push_size = sizeof (LoomGetRowsPush),
+    .n_spec = 1,
+  };
+  LoomGetRowsPush push = { .n = (guint32) row_len };
+  LoomBinding bindings[2];
+  guint64 row_bytes;
+
+  if (!loom_tensor_type_row_bytes (type, row_len, &row_bytes))
+    {
+      loom_command_fail (cmd, "get_rows", "rows of %" G_GSIZE_FORMAT " values of type %u",
+                         row_len, type);
+      return;
+    }
+  switch (type)
+    {
+    case LOOM_TENSOR_F32:
+      desc.spec[0] = 0;
+      push.src_base = loom_ops_bind (cmd, &bindings[0], table, (gsize) row * row_len, row_len,
+                                     sizeof (float), LOOM_ACCESS_READ);
+      break;
+    case LOOM_TENSOR_F16:
+      {
+        /* Bound in whole uints around the row (which may start mid-uint: tables sit at
+         * any even offset and rows may have odd lengths); the base counts halves. */
+        gsize first_half = table.offset / 2 + (gsize) row * row_len;
+        LoomView start = loom_view (table.buffer, (first_half / 2) * 4);
+        desc.spec[0] = 1;
+        push.src_base = 2 * loom_ops_bind (cmd, &bindings[0], start, 0,
+                                           (first_half % 2 + row_len + 1) / 2, 4,
+                                           LOOM_ACCESS_READ)
+                        + (guint32) (first_half % 2);
+      }
+      break;
+    default:
+      loom_command_fail (cmd, "get_rows", "no kernel for tensor type %u", type);
+      return;
+    }
+  push.out_base = loom_ops_bind (cmd, &bindings[1], out, 0, row_len, sizeof (float),
+                                 LOOM_ACCESS_WRITE);
+  dispatch_flat (cmd, &desc, bindings, &push, row_len);
+}
+
+gboolean
+loom_op_get_row_supports (guint32 type)
+{
+  return type == LOOM_TENSOR_F32 || type == LOOM_TENSOR_F16;
+}
+
+void
+loom_op_bias (LoomCommand *cmd,
+              LoomView     x,
+              LoomView     b,
+              gsize        rows,
+              gsize        cols)
+{
+  static const LoomPipelineDesc desc = {
+    .shader = "bias",
+    .n_bindings = 2,
+    .push_size = sizeof (LoomBiasPush),
+  };
+  gsize window = loom_ops_max_window_elements (cmd, sizeof (float));
+  gsize rows_per_dispatch;
+
+  if (rows == 0 || cols == 0)
+    return;
+  if (cols > window)
+    {
+      loom_command_fail (cmd, "bias", "rows of %" G_GSIZE_FORMAT " floats exceed one binding",
+                         cols);
+      return;
+    }
+  /* Whole rows per dispatch, as many as one window holds. */
+  rows_per_dispatch = window / cols;
+  for (gsize first = 0; first < rows; first += rows_per_dispatch)
+    {
+      gsize count = MIN (rows - first, rows_per_dispatch);
+      LoomBiasPush push = { .rows = (guint32) count, .cols = (guint32) cols };
+      LoomBinding bindings[2];
+
+      push.x_base = loom_ops_bind (cmd, &bindings[0], x, first * cols, count * cols,
+                                   sizeof (float), LOOM_ACCESS_READ_WRITE);
+      push.b_base = loom_ops_bind (cmd, &bindings[1], b, 0, cols, sizeof (float),
+                                   LOOM_ACCESS_READ);
+      if (!dispatch_flat (cmd, &desc, bindings, &push, count * cols))
+        return;
+    }
+}
