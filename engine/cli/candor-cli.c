@@ -21,6 +21,8 @@ static const Command commands[] = {
   { "info", candor_cli_info, "Describe a GGUF model: metadata, tensor types, parameters" },
   { "tokenize", candor_cli_tokenize, "Show the tokens a model's tokenizer makes of a text" },
   { "generate", candor_cli_generate, "Continue a prompt with a GGUF text model" },
+  { "bench", candor_cli_bench, "Measure a text model's prompt and generation speed (JSON)" },
+  { "make-model", candor_cli_make_model, "Write a random-weight Llama model (tests, benchmarks)" },
 };
 
 static void

@@ -15,6 +15,10 @@ int candor_cli_bench_ops (int    argc,
                           char **argv);
 int candor_cli_generate  (int    argc,
                           char **argv);
+int candor_cli_bench     (int    argc,
+                          char **argv);
+int candor_cli_make_model (int   argc,
+                           char **argv);
 int candor_cli_info      (int    argc,
                           char **argv);
 int candor_cli_tokenize  (int    argc,

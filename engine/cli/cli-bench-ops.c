@@ -13,16 +13,36 @@
 #include "loom-internal.h"
 
 /* Realistic sizes: a 16M-element activation, 32k-vocabulary logits, a 2048-wide
- * hidden state, 4096×4096 weights, and a 512-token prompt batch. */
+ * hidden state, 4096×4096 weights (f32 and every stored type, decoding one token), and
+ * a 512-token prompt batch through 2048×2048 weights (f32, F16, Q8_0, Q4_K), each in the
+ * GPU-shaped and the CPU-shaped kernel. Weights sit where GGUF files put them (aligned). */
+#define MATVEC(type) \
+  { LOOM_OP_MATVEC, 1, 4096, 4096, 0, type }, \
+  { LOOM_OP_MATVEC_ROWS, 1, 4096, 4096, 0, type }
+#define MATMUL(type) \
+  { LOOM_OP_MATMUL_TILED, 512, 2048, 2048, 0, type }, \
+  { LOOM_OP_MATMUL_BLOCKED, 512, 2048, 2048, 0, type }
+
 static const LoomOpCase bench_cases[] = {
   { LOOM_OP_ADD, 1, 16u << 20, 0, 0 },
   { LOOM_OP_SILU, 1, 16u << 20, 0, 0 },
   { LOOM_OP_SOFTMAX, 64, 32000, 0, 0 },
   { LOOM_OP_RMS_NORM, 512, 2048, 0, 0 },
-  { LOOM_OP_MATVEC, 1, 4096, 4096, 0 },
-  { LOOM_OP_MATVEC_ROWS, 1, 4096, 4096, 0 },
-  { LOOM_OP_MATMUL_TILED, 512, 2048, 2048, 0 },
-  { LOOM_OP_MATMUL_BLOCKED, 512, 2048, 2048, 0 },
+  MATVEC (LOOM_TENSOR_F32),
+  MATVEC (LOOM_TENSOR_F16),
+  MATVEC (LOOM_TENSOR_BF16),
+  MATVEC (LOOM_TENSOR_Q8_0),
+  MATVEC (LOOM_TENSOR_Q4_0),
+  MATVEC (LOOM_TENSOR_Q4_1),
+  MATVEC (LOOM_TENSOR_Q5_0),
+  MATVEC (LOOM_TENSOR_Q5_1),
+  MATVEC (LOOM_TENSOR_Q4_K),
+  MATVEC (LOOM_TENSOR_Q5_K),
+  MATVEC (LOOM_TENSOR_Q6_K),
+  MATMUL (LOOM_TENSOR_F32),
+  MATMUL (LOOM_TENSOR_F16),
+  MATMUL (LOOM_TENSOR_Q8_0),
+  MATMUL (LOOM_TENSOR_Q4_K),
 };
 
 /* Floating-point operations the op does, for GFLOP/s. */
@@ -113,11 +133,14 @@ candor_cli_bench_ops (int    argc,
 {
   g_autofree char *selector = NULL;
   g_autofree char *only = NULL;
+  g_autofree char *only_type = NULL;
   int repeat = 10;
   GOptionEntry entries[] = {
     { "device", 'd', 0, G_OPTION_ARG_STRING, &selector, "Device index or name", "DEVICE" },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Timed runs per op (default 10)", "N" },
     { "op", 0, 0, G_OPTION_ARG_STRING, &only, "Only this op", "NAME" },
+    { "type", 0, 0, G_OPTION_ARG_STRING, &only_type, "Only weights of this type (e.g. Q4_K)",
+      "TYPE" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("— measure GPU op throughput");
@@ -157,7 +180,9 @@ candor_cli_bench_ops (int    argc,
   for (guint i = 0; i < G_N_ELEMENTS (bench_cases); i++)
     {
       const char *name = loom_op_kind_to_string (bench_cases[i].kind);
-      if (only != NULL && g_strcmp0 (only, name) != 0)
+      const char *type = loom_tensor_type_get_info (bench_cases[i].type)->name;
+      if ((only != NULL && g_strcmp0 (only, name) != 0)
+          || (only_type != NULL && g_ascii_strcasecmp (only_type, type) != 0))
         continue;
       if (!run_case (device, &bench_cases[i], (guint) repeat, builder, &error))
         {

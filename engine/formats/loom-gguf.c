@@ -17,7 +17,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -50,6 +52,7 @@ struct _LoomGguf
   gatomicrefcount  ref_count;
   char            *name;
   GBytes          *bytes;       /* the file, mapped or given */
+  gboolean         mapped_file; /* bytes map a file (loom_gguf_open), not memory */
   const guint8    *data;
   guint64          size;
   guint32          version;
@@ -862,6 +865,7 @@ LoomGguf *
 loom_gguf_open (const char  *path,
                 GError     **error)
 {
+  LoomGguf *self;
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -906,7 +910,10 @@ loom_gguf_open (const char  *path,
       return NULL;
     }
   bytes = g_mapped_file_get_bytes (mapped);
-  return loom_gguf_new_from_bytes (bytes, display, error);
+  self = loom_gguf_new_from_bytes (bytes, display, error);
+  if (self != NULL)
+    self->mapped_file = TRUE;
+  return self;
 }
 
 LoomGguf *
@@ -1251,4 +1258,21 @@ loom_gguf_find_tensor (LoomGguf   *self,
   g_return_val_if_fail (name != NULL, NULL);
 
   return g_hash_table_lookup (self->by_name, name);
+}
+
+void
+loom_gguf_release_tensor (LoomGguf             *self,
+                          const LoomGgufTensor *tensor)
+{
+  gsize page = (gsize) sysconf (_SC_PAGESIZE);
+  guintptr start, end;
+
+  g_return_if_fail (self != NULL && tensor != NULL);
+  if (tensor->data == NULL || !self->mapped_file)
+    return;
+  /* Only whole pages inside the tensor: its neighbours may still be needed. */
+  start = ((guintptr) tensor->data + page - 1) & ~(guintptr) (page - 1);
+  end = ((guintptr) tensor->data + tensor->size) & ~(guintptr) (page - 1);
+  if (end > start)
+    madvise ((void *) start, end - start, MADV_DONTNEED);
 }

@@ -132,6 +132,12 @@ const LoomGgufTensor *loom_gguf_get_tensor         (LoomGguf            *self,
 const LoomGgufTensor *loom_gguf_find_tensor        (LoomGguf            *self,
                                                     const char          *name);
 
+/* Tells the kernel the process is done with @tensor's bytes (copied to a device, say):
+ * the pages leave the process's memory, so a model is not held twice. Reading the
+ * tensor again is still valid; it is read back from the file. */
+void                  loom_gguf_release_tensor     (LoomGguf            *self,
+                                                    const LoomGgufTensor *tensor);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoomGguf, loom_gguf_unref)
 
 G_END_DECLS

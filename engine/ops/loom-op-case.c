@@ -377,16 +377,16 @@ loom_op_case_record (LoomCommand    *cmd,
       loom_op_bias (cmd, out, in0, r, n);
       break;
     case LOOM_OP_MATVEC:
-      loom_op_matvec_reduce (cmd, in1, in0, out, n, k);
+      loom_op_matvec_reduce (cmd, in1, c->type, in0, out, n, k);
       break;
     case LOOM_OP_MATVEC_ROWS:
-      loom_op_matvec_rows (cmd, in1, in0, out, n, k);
+      loom_op_matvec_rows (cmd, in1, c->type, in0, out, n, k);
       break;
     case LOOM_OP_MATMUL_TILED:
-      loom_op_matmul_tiled (cmd, in0, in1, out, r, n, k);
+      loom_op_matmul_tiled (cmd, in0, in1, c->type, out, r, n, k);
       break;
     case LOOM_OP_MATMUL_BLOCKED:
-      loom_op_matmul_blocked (cmd, in0, in1, out, r, n, k);
+      loom_op_matmul_blocked (cmd, in0, in1, c->type, out, r, n, k);
       break;
     case LOOM_OP_ROPE:
     case LOOM_OP_ROPE_NEOX:

@@ -4,6 +4,7 @@
 
 #include "formats/loom-tensor-type.h"
 #include "loom-ops-private.h"
+#include "loom-ops-weights.h"
 
 #define WG_SIZE 64  /* local_size_x of every shader here */
 
@@ -198,55 +199,57 @@ loom_op_get_row (LoomCommand *cmd,
                  guint32      row,
                  LoomView     out)
 {
+  char shader[LOOM_WEIGHTS_SHADER_MAX];
   LoomPipelineDesc desc = {
-    .shader = "get_rows",
+    .shader = shader,
     .n_bindings = 2,
     .push_size = sizeof (LoomGetRowsPush),
-    .n_spec = 1,
   };
   LoomGetRowsPush push = { .n = (guint32) row_len };
   LoomBinding bindings[2];
-  guint64 row_bytes;
+  gsize row_bytes;
 
-  if (!loom_tensor_type_row_bytes (type, row_len, &row_bytes))
+  if (!loom_op_get_row_supports (type))
+    {
+      loom_command_fail (cmd, "get_rows", "no kernel for tensor type %u", type);
+      return;
+    }
+  loom_weights_shader (shader, "get_rows_", type, "");
+  if (!loom_weights_row_bytes (type, row_len, &row_bytes))
     {
       loom_command_fail (cmd, "get_rows", "rows of %" G_GSIZE_FORMAT " values of type %u",
                          row_len, type);
       return;
     }
-  switch (type)
+  if (row_len == 0)
+    return;
+  if (row_len > loom_ops_max_window_elements (cmd, sizeof (float))
+      || row_bytes > loom_weights_max_window (cmd))
     {
-    case LOOM_TENSOR_F32:
-      desc.spec[0] = 0;
-      push.src_base = loom_ops_bind (cmd, &bindings[0], table, (gsize) row * row_len, row_len,
-                                     sizeof (float), LOOM_ACCESS_READ);
-      break;
-    case LOOM_TENSOR_F16:
-      {
-        /* Bound in whole uints around the row (which may start mid-uint: tables sit at
-         * any even offset and rows may have odd lengths); the base counts halves. */
-        gsize first_half = table.offset / 2 + (gsize) row * row_len;
-        LoomView start = loom_view (table.buffer, (first_half / 2) * 4);
-        desc.spec[0] = 1;
-        push.src_base = 2 * loom_ops_bind (cmd, &bindings[0], start, 0,
-                                           (first_half % 2 + row_len + 1) / 2, 4,
-                                           LOOM_ACCESS_READ)
-                        + (guint32) (first_half % 2);
-      }
-      break;
-    default:
-      loom_command_fail (cmd, "get_rows", "no kernel for tensor type %u", type);
+      loom_command_fail (cmd, "get_rows", "a row of %" G_GSIZE_FORMAT " values exceeds one "
+                         "binding", row_len);
       return;
     }
+  /* Only the row is bound, so the table may be larger than one window. f32 tables are
+   * bound in floats; the others in whole words around the row (which may start
+   * mid-word: rows of F16 may have odd lengths), with the base in halves. */
+  if (type == LOOM_TENSOR_F32)
+    push.src_base = loom_ops_bind (cmd, &bindings[0], table, (gsize) row * row_len, row_len,
+                                   sizeof (float), LOOM_ACCESS_READ);
+  else
+    push.src_base = loom_weights_bind (cmd, &bindings[0], table, (gsize) row * row_bytes,
+                                       row_bytes);
   push.out_base = loom_ops_bind (cmd, &bindings[1], out, 0, row_len, sizeof (float),
                                  LOOM_ACCESS_WRITE);
-  dispatch_flat (cmd, &desc, bindings, &push, row_len);
+  /* f32: an invocation per value; the others: per 8 values. */
+  dispatch_flat (cmd, &desc, bindings, &push, type == LOOM_TENSOR_F32 ? row_len
+                                                                       : (row_len + 7) / 8);
 }
 
 gboolean
 loom_op_get_row_supports (guint32 type)
 {
-  return type == LOOM_TENSOR_F32 || type == LOOM_TENSOR_F16;
+  return type == LOOM_TENSOR_F32 || loom_weights_typed (type);
 }
 
 void

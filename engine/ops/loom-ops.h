@@ -113,7 +113,9 @@ void loom_op_matvec         (LoomCommand *cmd,
                              gsize        k);
 
 /* out (M×N) = x (M×K) · wᵀ with the weights w stored as @w_type (N rows of K values in
- * that type's layout): the layers' projections. The kernels read the stored type. */
+ * that type's layout): the layers' projections. The kernels read the stored type:
+ * F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K. Weights of other
+ * types than F32 may start at any even offset; K must be whole blocks of the type. */
 void     loom_op_linear          (LoomCommand *cmd,
                                   LoomView     x,
                                   LoomView     w,
@@ -125,10 +127,12 @@ void     loom_op_linear          (LoomCommand *cmd,
 gboolean loom_op_linear_supports (guint32      w_type);
 gboolean loom_op_get_row_supports (guint32     type);
 
-/* The kernels behind those two, callable directly by tests and benchmarks. */
+/* The kernels behind those, for weights of type @w_type, callable directly by tests and
+ * benchmarks. */
 void loom_op_matmul_tiled   (LoomCommand *cmd,   /* GPUs: shared-memory tiles */
                              LoomView     a,
                              LoomView     w,
+                             guint32      w_type,
                              LoomView     out,
                              gsize        m,
                              gsize        n,
@@ -136,18 +140,21 @@ void loom_op_matmul_tiled   (LoomCommand *cmd,   /* GPUs: shared-memory tiles */
 void loom_op_matmul_blocked (LoomCommand *cmd,   /* CPUs: register blocks, no shared memory */
                              LoomView     a,
                              LoomView     w,
+                             guint32      w_type,
                              LoomView     out,
                              gsize        m,
                              gsize        n,
                              gsize        k);
 void loom_op_matvec_reduce  (LoomCommand *cmd,   /* GPUs: a workgroup reduces each row */
                              LoomView     w,
+                             guint32      w_type,
                              LoomView     x,
                              LoomView     out,
                              gsize        n,
                              gsize        k);
-void loom_op_matvec_rows    (LoomCommand *cmd,   /* CPUs: an invocation per row */
+void loom_op_matvec_rows    (LoomCommand *cmd,   /* CPUs: an invocation per row (or few) */
                              LoomView     w,
+                             guint32      w_type,
                              LoomView     x,
                              LoomView     out,
                              gsize        n,

@@ -26,7 +26,8 @@ typedef struct
   guint       head_dim;        /* 0: dim / n_heads */
   guint       ffn_dim;
   guint       context_length;
-  guint32     weight_type;     /* of the matrices, a LoomTensorType */
+  guint32     weight_type;     /* of the matrices, a LoomTensorType; one Loom cannot encode
+                                * gets random bytes */
   guint32     embedding_type;  /* of token_embd */
   gboolean    tied_output;     /* no output.weight: the embedding serves */
   gboolean    rope_factors;    /* a Llama 3 style rope_freqs.weight */

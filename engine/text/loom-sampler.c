@@ -59,10 +59,9 @@ random_f32 (LoomSampler *self)
   return (random_u32 (self) >> 8) / 16777216.0f;
 }
 
-/* The first maximum, as llama2.c's sample_argmax. */
-static guint32
-argmax (const float *logits,
-        guint        n)
+guint32
+loom_sampler_argmax (const float *logits,
+                     guint        n)
 {
   guint32 best = 0;
 
@@ -173,7 +172,7 @@ sample_llama2c (LoomSampler *self,
   float coin;
 
   if (temperature == 0.0f)
-    return argmax (logits, n);
+    return loom_sampler_argmax (logits, n);
   for (guint i = 0; i < n; i++)
     logits[i] /= temperature;
   softmax_f32 (logits, n);
@@ -221,7 +220,7 @@ sample_default (LoomSampler   *self,
 
   apply_repeat_penalty (o, logits, n, recent, n_recent);
   if (o->temperature <= 0.0f)
-    return argmax (logits, n);
+    return loom_sampler_argmax (logits, n);
 
   g_array_set_size (self->candidates, n);
   c = (Candidate *) self->candidates->data;

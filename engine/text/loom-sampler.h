@@ -30,6 +30,10 @@ guint32      loom_sampler_sample (LoomSampler               *self,
                                   const guint32             *recent,
                                   gsize                      n_recent);
 
+/* The first largest logit: greedy decoding, as llama2.c's sample_argmax. */
+guint32      loom_sampler_argmax (const float               *logits,
+                                  guint                      n_vocab);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoomSampler, loom_sampler_free)
 
 G_END_DECLS

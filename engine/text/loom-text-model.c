@@ -196,6 +196,7 @@ load_weight (Loader     *loader,
         }
       if (!upload (loader, weight, tensor->data, tensor->size, error))
         return FALSE;
+      loom_gguf_release_tensor (loader->gguf, tensor);
     }
 
   loader->done += tensor->size;

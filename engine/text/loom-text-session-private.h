@@ -18,6 +18,7 @@ char  *loom_text_session_generate     (LoomTextSession           *self,
                                        GCancellable              *cancellable,
                                        LoomGenerateStats         *stats,
                                        GError                   **error);
-guint  loom_text_session_get_n_cached (LoomTextSession           *self);
+guint   loom_text_session_get_n_cached (LoomTextSession           *self);
+GArray *loom_text_session_dup_cached   (LoomTextSession           *self);
 
 G_END_DECLS

@@ -115,6 +115,16 @@ loom_text_session_get_n_cached (LoomTextSession *self)
   return self->cached->len;
 }
 
+/* Returns: (element-type guint32): a copy of the tokens the KV cache holds; for tests. */
+GArray *
+loom_text_session_dup_cached (LoomTextSession *self)
+{
+  GArray *copy = g_array_sized_new (FALSE, FALSE, sizeof (guint32), self->cached->len);
+
+  g_array_append_vals (copy, self->cached->data, self->cached->len);
+  return copy;
+}
+
 static gboolean
 ensure_state (LoomTextSession *self,
               GError         **error)

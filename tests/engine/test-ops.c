@@ -2,7 +2,9 @@
  *
  * Shapes include 1, odd sizes, sizes just off the workgroup sizes (64, 128, 256), random
  * shapes, tensors at unaligned offsets inside their buffers, and tensors larger than one
- * storage-buffer binding (128 MiB on lavapipe), which the ops must split. The error
+ * storage-buffer binding (128 MiB on lavapipe), which the ops must split. The matrix
+ * kernels and get-row also run with weights in every stored type (F16, BF16 and the
+ * quantized types), aligned as GGUF files align them and at odd 2-byte offsets. The error
  * bound of each op is derived in engine/ops/loom-op-check.c; each result is reported
  * with its largest error and how close it came to the bound.
  */
@@ -205,6 +207,134 @@ test_get_row (void)
       }
 }
 
+/* The stored types of weights and tables that typed kernels read. */
+static const guint32 weight_types[] = {
+  LOOM_TENSOR_F16, LOOM_TENSOR_BF16, LOOM_TENSOR_Q8_0, LOOM_TENSOR_Q4_0, LOOM_TENSOR_Q4_1,
+  LOOM_TENSOR_Q5_0, LOOM_TENSOR_Q5_1, LOOM_TENSOR_Q4_K, LOOM_TENSOR_Q5_K, LOOM_TENSOR_Q6_K,
+};
+
+/* An op with weights of one stored type. */
+typedef struct
+{
+  LoomOpKind kind;
+  guint32    type;
+} TypedTest;
+
+static gboolean
+is_k_quant (guint32 type)
+{
+  return loom_tensor_type_get_info (type)->block_elements == 256;
+}
+
+/* Offsets (in 2-byte units for the weights, floats for the activations): 0 and 8 keep
+ * rows 16-byte aligned where their length allows (the kernels' fast paths), the odd
+ * ones leave the weights 2-byte aligned and the activations unaligned for vec4s. */
+static const gsize typed_offsets[] = { 0, 1, 8, 3, 5, 0, 7, 8 };
+
+/* matvec: N rows × K. Row counts of 1, odd, and around the kernels' rows per workgroup
+ * (1, 64); K of 32 and 64 for 32-value blocks, 256, 512 and 768 for all. */
+static const gsize matvec_shapes[][2] = {
+  { 1, 32 }, { 3, 64 }, { 65, 256 }, { 257, 512 }, { 7, 768 }, { 64, 256 }, { 130, 64 },
+  { 2, 512 },
+};
+static const gsize matvec_k_shapes[][2] = {
+  { 1, 256 }, { 3, 512 }, { 65, 768 }, { 257, 256 }, { 7, 512 }, { 64, 768 },
+};
+
+static void
+test_typed_matvec (gconstpointer data)
+{
+  const TypedTest *test = data;
+  gboolean k_quant = is_k_quant (test->type);
+  const gsize (*shapes)[2] = k_quant ? matvec_k_shapes : matvec_shapes;
+  gsize n_shapes = k_quant ? G_N_ELEMENTS (matvec_k_shapes) : G_N_ELEMENTS (matvec_shapes);
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < n_shapes; i++)
+    {
+      LoomOpCase c = { test->kind, 1, shapes[i][0], shapes[i][1], typed_offsets[i], test->type };
+      run_case (&c, i);
+    }
+  /* Rows of F16 and BF16 need not be whole chunks of 8, nor start at an even half. */
+  if (test->type == LOOM_TENSOR_F16 || test->type == LOOM_TENSOR_BF16)
+    {
+      static const gsize plain_shapes[][2] = { { 5, 1 }, { 3, 33 }, { 66, 127 } };
+      for (guint i = 0; i < G_N_ELEMENTS (plain_shapes); i++)
+        {
+          LoomOpCase c = { test->kind, 1, plain_shapes[i][0], plain_shapes[i][1], i, test->type };
+          run_case (&c, 100 + i);
+        }
+    }
+}
+
+/* matmul: M × N × K, with M and N odd, 1, and around the tiles (64, 16 × 64). */
+static const gsize matmul_shapes[][3] = {
+  { 1, 3, 32 }, { 3, 65, 64 }, { 65, 257, 256 }, { 17, 64, 512 }, { 16, 33, 768 },
+  { 2, 128, 256 },
+};
+static const gsize matmul_k_shapes[][3] = {
+  { 1, 3, 256 }, { 3, 65, 512 }, { 65, 257, 256 }, { 17, 64, 768 }, { 16, 33, 512 },
+};
+
+static void
+test_typed_matmul (gconstpointer data)
+{
+  const TypedTest *test = data;
+  gboolean k_quant = is_k_quant (test->type);
+  const gsize (*shapes)[3] = k_quant ? matmul_k_shapes : matmul_shapes;
+  gsize n_shapes = k_quant ? G_N_ELEMENTS (matmul_k_shapes) : G_N_ELEMENTS (matmul_shapes);
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < n_shapes; i++)
+    {
+      LoomOpCase c = { test->kind, shapes[i][0], shapes[i][1], shapes[i][2], typed_offsets[i],
+                       test->type };
+      run_case (&c, i);
+    }
+  if (test->type == LOOM_TENSOR_F16 || test->type == LOOM_TENSOR_BF16)
+    {
+      static const gsize plain_shapes[][3] = { { 3, 5, 1 }, { 5, 3, 33 }, { 66, 65, 127 } };
+      for (guint i = 0; i < G_N_ELEMENTS (plain_shapes); i++)
+        {
+          LoomOpCase c = { test->kind, plain_shapes[i][0], plain_shapes[i][1], plain_shapes[i][2],
+                           i, test->type };
+          run_case (&c, 100 + i);
+        }
+    }
+}
+
+/* get-row: table rows × row length; odd lengths for F16 and BF16, whose rows then start
+ * mid-word. */
+static void
+test_typed_get_row (gconstpointer data)
+{
+  const TypedTest *test = data;
+  static const gsize shapes[][2] = {
+    { 1, 32 }, { 5, 64 }, { 9, 256 }, { 4, 512 }, { 3, 768 }, { 2, 4096 },
+  };
+  static const gsize plain_shapes[][2] = { { 1, 1 }, { 9, 33 }, { 3, 4097 } };
+  gboolean k_quant = is_k_quant (test->type);
+  gboolean plain = test->type == LOOM_TENSOR_F16 || test->type == LOOM_TENSOR_BF16;
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_GET_ROW, shapes[i][0], shapes[i][1], 0, typed_offsets[i],
+                       test->type };
+      if (!k_quant || shapes[i][1] % 256 == 0)
+        run_case (&c, i);
+    }
+  for (guint i = 0; plain && i < G_N_ELEMENTS (plain_shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_GET_ROW, plain_shapes[i][0], plain_shapes[i][1], 0, i,
+                       test->type };
+      run_case (&c, 100 + i);
+    }
+}
+
 /* Tensors larger than one binding window: each op must split its dispatches. */
 static void
 test_beyond_binding_range (void)
@@ -238,6 +368,20 @@ test_beyond_binding_range (void)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       run_case (&cases[i], i);
   }
+
+  /* Quantized weights of 136 MiB (Q8_0, 34 bytes per 32 values), as the CPU-shaped
+   * kernels, which lavapipe runs, read them. */
+  {
+    const gsize k = 4096;
+    const gsize rows = (info->max_storage_buffer_range + info->max_storage_buffer_range / 16)
+                       / (k / 32 * 34) + 1;
+    const LoomOpCase cases[] = {
+      { LOOM_OP_MATVEC_ROWS, 1, rows, k, 1, LOOM_TENSOR_Q8_0 },
+      { LOOM_OP_MATMUL_BLOCKED, 3, rows, k, 0, LOOM_TENSOR_Q8_0 },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+      run_case (&cases[i], 100 + i);
+  }
 }
 
 int
@@ -266,6 +410,26 @@ main (int   argc,
                         test_matmul);
   g_test_add_data_func ("/engine/ops/matmul-blocked", GUINT_TO_POINTER (LOOM_OP_MATMUL_BLOCKED),
                         test_matmul);
+  for (guint t = 0; t < G_N_ELEMENTS (weight_types); t++)
+    {
+      static TypedTest tests[G_N_ELEMENTS (weight_types)][5];
+      static const LoomOpKind kinds[] = {
+        LOOM_OP_MATVEC, LOOM_OP_MATVEC_ROWS, LOOM_OP_MATMUL_TILED, LOOM_OP_MATMUL_BLOCKED,
+        LOOM_OP_GET_ROW,
+      };
+      const char *type_name = loom_tensor_type_get_info (weight_types[t])->name;
+
+      for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+        {
+          g_autofree char *path = g_strdup_printf ("/engine/ops/%s/%s",
+                                                   loom_op_kind_to_string (kinds[i]), type_name);
+          tests[t][i] = (TypedTest) { kinds[i], weight_types[t] };
+          g_test_add_data_func (path, &tests[t][i],
+                                kinds[i] == LOOM_OP_GET_ROW ? test_typed_get_row
+                                : kinds[i] == LOOM_OP_MATVEC || kinds[i] == LOOM_OP_MATVEC_ROWS
+                                ? test_typed_matvec : test_typed_matmul);
+        }
+    }
   g_test_add_func ("/engine/ops/beyond-binding-range", test_beyond_binding_range);
 
   return loom_test_run ();

@@ -1,24 +1,28 @@
 /* test-spirv.c — reflection of every bundled shader, and of broken modules. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "loom-test-util.h"
+#include "ops/loom-ops-weights.h"
 
 /* The C side of each shader's interface, as the ops declare it. Pipeline creation checks
  * the same thing; this test checks it for every shader without a device. */
-static const struct
+typedef struct
 {
   const char *shader;
   guint32     n_bindings;
   guint32     push_size;
   guint32     n_spec;
-} interfaces[] = {
+} Interface;
+
+static const Interface fixed_interfaces[] = {
   { "attn_scores", 3, sizeof (LoomAttentionPush), 1 },
   { "attn_values", 3, sizeof (LoomAttentionPush), 1 },
   { "bias", 2, sizeof (LoomBiasPush), 0 },
   { "binary", 3, sizeof (LoomBinaryPush), 2 },
-  { "get_rows", 2, sizeof (LoomGetRowsPush), 1 },
+  { "get_rows_f32", 2, sizeof (LoomGetRowsPush), 0 },
   { "kv_store", 2, sizeof (LoomKvStorePush), 1 },
   { "matmul_f32", 3, sizeof (LoomMatmulPush), 0 },
   { "matmul_f32_blocked", 3, sizeof (LoomMatmulPush), 1 },
@@ -29,6 +33,60 @@ static const struct
   { "softmax", 2, sizeof (LoomRowsPush), 0 },
   { "unary", 2, sizeof (LoomUnaryPush), 2 },
 };
+
+/* Shaders compiled once per stored weight type (shaders/meson.build): the name is
+ * prefix, type, suffix, as loom_weights_shader() writes it. */
+static const struct
+{
+  const char *prefix;
+  const char *suffix;
+  guint32     n_bindings;
+  guint32     push_size;
+  guint32     n_spec;
+} typed_interfaces[] = {
+  { "get_rows_", "", 2, sizeof (LoomGetRowsPush), 0 },
+  { "matmul_", "", 3, sizeof (LoomMatmulPush), 0 },
+  { "matmul_", "_blocked", 3, sizeof (LoomMatmulPush), 2 },
+  { "matvec_", "", 3, sizeof (LoomMatvecPush), 1 },
+  { "matvec_", "_rows", 3, sizeof (LoomMatvecPush), 2 },
+};
+
+static const guint32 weight_types[] = {
+  LOOM_TENSOR_F16, LOOM_TENSOR_BF16, LOOM_TENSOR_Q8_0, LOOM_TENSOR_Q4_0, LOOM_TENSOR_Q4_1,
+  LOOM_TENSOR_Q5_0, LOOM_TENSOR_Q5_1, LOOM_TENSOR_Q4_K, LOOM_TENSOR_Q5_K, LOOM_TENSOR_Q6_K,
+};
+
+static Interface interfaces[G_N_ELEMENTS (fixed_interfaces)
+                            + G_N_ELEMENTS (typed_interfaces) * G_N_ELEMENTS (weight_types)];
+static char typed_names[G_N_ELEMENTS (typed_interfaces) * G_N_ELEMENTS (weight_types)]
+                       [LOOM_WEIGHTS_SHADER_MAX];
+
+static int
+compare_interfaces (gconstpointer a,
+                    gconstpointer b)
+{
+  return strcmp (((const Interface *) a)->shader, ((const Interface *) b)->shader);
+}
+
+/* Fills interfaces[] with every shader's, sorted by name as loom_shader_list() is. */
+static void
+list_interfaces (void)
+{
+  guint n = 0, n_typed = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed_interfaces); i++)
+    interfaces[n++] = fixed_interfaces[i];
+  for (guint i = 0; i < G_N_ELEMENTS (typed_interfaces); i++)
+    for (guint t = 0; t < G_N_ELEMENTS (weight_types); t++)
+      {
+        char *name = typed_names[n_typed++];
+        loom_weights_shader (name, typed_interfaces[i].prefix, weight_types[t],
+                             typed_interfaces[i].suffix);
+        interfaces[n++] = (Interface) { name, typed_interfaces[i].n_bindings,
+                                        typed_interfaces[i].push_size, typed_interfaces[i].n_spec };
+      }
+  qsort (interfaces, n, sizeof (Interface), compare_interfaces);
+}
 
 static guint32 *
 load_words (const char *shader,
@@ -200,6 +258,7 @@ main (int   argc,
       char *argv[])
 {
   loom_test_init (&argc, &argv);
+  list_interfaces ();
 
   g_test_add_func ("/engine/spirv/every-shader-has-an-interface",
                    test_every_shader_has_an_interface);
