@@ -19,7 +19,7 @@
 #define QUANT_WEIGHTS4
 #include "common.glsl"
 
-#define TM    8    // rows of A (and C) per workgroup
+#define TM    32   // rows of A (and C) per workgroup
 #define TN    8    // rows of W (columns of C) per invocation
 #define WG_N  32   // invocations, along N
 #define LANES 8    // invocations that share the loads of A

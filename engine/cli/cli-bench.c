@@ -3,10 +3,13 @@
  * Measures the engine itself: a prompt of deterministic tokens goes through the forward
  * pass in batches (prompt processing), then tokens are generated one at a time by argmax
  * (the sampler's cost is negligible next to a forward pass, and no end-of-text token can
- * stop the count). Pipelines are compiled by a warm-up pass first.
+ * stop the count). Pipelines are compiled by a warm-up pass first, and the whole run is
+ * repeated (--repeat, default 3) with the median reported: lavapipe on a shared machine
+ * varies by ±20 % between runs.
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -25,6 +28,23 @@ peak_host_memory (void)
     return 0;
   line = strstr (status, "VmHWM:");
   return line != NULL ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *values,
+        int     n)
+{
+  qsort (values, (size_t) n, sizeof (double), compare_doubles);
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 static gboolean
@@ -52,11 +72,12 @@ candor_cli_bench (int    argc,
                   char **argv)
 {
   g_autofree char *selector = NULL;
-  int n_prompt = 128, n_gen = 32, n_batch = 64;
+  int n_prompt = 128, n_gen = 32, n_batch = 128, repeat = 3;
   GOptionEntry entries[] = {
     { "prompt", 'p', 0, G_OPTION_ARG_INT, &n_prompt, "Prompt tokens (default 128)", "N" },
     { "generate", 'n', 0, G_OPTION_ARG_INT, &n_gen, "Generated tokens (default 32)", "N" },
-    { "batch", 'b', 0, G_OPTION_ARG_INT, &n_batch, "Prompt tokens per pass (default 64)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &n_batch, "Prompt tokens per pass (default 128)", "N" },
+    { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, "Runs, of which the median counts (default 3)", "N" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &selector, "Device index or name", "DEVICE" },
     { NULL }
   };
@@ -72,13 +93,15 @@ candor_cli_bench (int    argc,
   g_autofree float *logits = NULL;
   g_autofree guint32 *tokens = NULL;
   g_autofree char *out = NULL;
-  gint64 t0, t_load, t_prompt, t_first, t_end;
+  g_autofree double *prompt_s = NULL;
+  g_autofree double *gen_s = NULL;
+  gint64 t0, t_load;
   guint n_vocab, n_ctx;
   guint32 next;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 2 || n_prompt < 1
-      || n_gen < 1 || n_batch < 1)
+      || n_gen < 1 || n_batch < 1 || repeat < 1)
     {
       fprintf (stderr, "candor-cli bench: %s\n",
                error != NULL ? error->message : "give one MODEL and positive counts");
@@ -115,22 +138,40 @@ candor_cli_bench (int    argc,
     goto fail;
   loom_device_reset_profile (device);
 
-  t_prompt = g_get_monotonic_time ();
-  if (!forward (cmd, state, tokens, (guint) n_prompt, 0, logits, &error))
-    goto fail;
-  next = loom_sampler_argmax (logits, n_vocab);
-  t_first = g_get_monotonic_time ();
-  for (int i = 0; i < n_gen; i++)
+  prompt_s = g_new (double, repeat);
+  gen_s = g_new (double, repeat);
+  for (int run = 0; run < repeat; run++)
     {
-      if (!forward (cmd, state, &next, 1, (guint) (n_prompt + i), logits, &error))
+      gint64 t_prompt, t_first, t_end;
+
+      t_prompt = g_get_monotonic_time ();
+      if (!forward (cmd, state, tokens, (guint) n_prompt, 0, logits, &error))
         goto fail;
       next = loom_sampler_argmax (logits, n_vocab);
+      t_first = g_get_monotonic_time ();
+      for (int i = 0; i < n_gen; i++)
+        {
+          if (!forward (cmd, state, &next, 1, (guint) (n_prompt + i), logits, &error))
+            goto fail;
+          next = loom_sampler_argmax (logits, n_vocab);
+        }
+      t_end = g_get_monotonic_time ();
+      prompt_s[run] = (t_first - t_prompt) / 1e6;
+      gen_s[run] = (t_end - t_first) / 1e6;
     }
-  t_end = g_get_monotonic_time ();
 
   {
-    double prompt_s = (t_first - t_prompt) / 1e6, gen_s = (t_end - t_first) / 1e6;
+    double prompt_median = median (prompt_s, repeat), gen_median = median (gen_s, repeat);
     double weights = (double) loom_text_model_get_weight_bytes (model);
+    const LoomWeight *embd = loom_text_model_get_token_embd (model);
+    const LoomWeight *output = loom_text_model_get_output (model);
+    double per_token = weights;
+
+    /* A token reads every weight once, except the embedding table: one row of it, unless
+     * the output projection is tied to it. */
+    if (output->buffer != embd->buffer)
+      per_token -= (double) loom_buffer_get_size (embd->buffer)
+                   * (1.0 - 1.0 / (double) MAX (embd->rows, 1));
 
     json_builder_begin_object (b);
     json_builder_set_member_name (b, "model");
@@ -146,17 +187,19 @@ candor_cli_bench (int    argc,
     json_builder_set_member_name (b, "prompt_tokens");
     json_builder_add_int_value (b, n_prompt);
     json_builder_set_member_name (b, "prompt_tokens_per_second");
-    json_builder_add_double_value (b, n_prompt / prompt_s);
+    json_builder_add_double_value (b, n_prompt / prompt_median);
     json_builder_set_member_name (b, "time_to_first_token_ms");
-    json_builder_add_double_value (b, prompt_s * 1e3);
+    json_builder_add_double_value (b, prompt_median * 1e3);
     json_builder_set_member_name (b, "generated_tokens");
     json_builder_add_int_value (b, n_gen);
     json_builder_set_member_name (b, "generation_tokens_per_second");
-    json_builder_add_double_value (b, n_gen / gen_s);
-    /* Every weight is read once per generated token (the embedding only one row, which
-     * this counts in full: a slight overestimate for untied models). */
+    json_builder_add_double_value (b, n_gen / gen_median);
+    json_builder_set_member_name (b, "weight_bytes_per_token");
+    json_builder_add_int_value (b, (gint64) per_token);
     json_builder_set_member_name (b, "decode_weight_gb_per_second");
-    json_builder_add_double_value (b, weights * n_gen / gen_s / 1e9);
+    json_builder_add_double_value (b, per_token * n_gen / gen_median / 1e9);
+    json_builder_set_member_name (b, "runs");
+    json_builder_add_int_value (b, repeat);
     json_builder_set_member_name (b, "peak_host_mib");
     json_builder_add_double_value (b, peak_host_memory () / 1048576.0);
     json_builder_set_member_name (b, "peak_device_mib");

@@ -78,6 +78,7 @@ loom_op_kind_to_string (LoomOpKind kind)
     [LOOM_OP_ROPE_NEOX] = "rope-neox",
     [LOOM_OP_KV_STORE] = "kv-store",
     [LOOM_OP_ATTENTION] = "attention",
+    [LOOM_OP_ATTENTION_ONLINE] = "attention-online",
     [LOOM_OP_GET_ROW] = "get-row",
     [LOOM_OP_BIAS] = "bias",
   };
@@ -183,6 +184,7 @@ case_shape (const LoomOpCase *c,
       s->check_n = r * n;
       break;
     case LOOM_OP_ATTENTION:
+    case LOOM_OP_ATTENTION_ONLINE:
       s->n_inputs = 3;
       spec (&s->inputs[0], LOOM_TENSOR_F32, r * n * k, -3, 3);
       spec (&s->inputs[1], kv_f32 (c) ? LOOM_TENSOR_F32 : LOOM_TENSOR_F16,
@@ -190,7 +192,8 @@ case_shape (const LoomOpCase *c,
       spec (&s->inputs[2], kv_f32 (c) ? LOOM_TENSOR_F32 : LOOM_TENSOR_F16,
             (CASE_KV_POS + r) * kv_heads (c) * k, -1, 1);
       spec (&s->out, LOOM_TENSOR_F32, r * n * k, 0, 0);
-      s->scratch_n = r * n * (CASE_KV_POS + r);
+      if (c->kind == LOOM_OP_ATTENTION)
+        s->scratch_n = r * n * (CASE_KV_POS + r);
       break;
     case LOOM_OP_GET_ROW:
       s->n_inputs = 1;
@@ -406,6 +409,7 @@ loom_op_case_record (LoomCommand    *cmd,
       loom_op_kv_store (cmd, in0, out, r, n, CASE_KV_POS, kv_f32 (c));
       break;
     case LOOM_OP_ATTENTION:
+    case LOOM_OP_ATTENTION_ONLINE:
       {
         LoomAttention attention = {
           .n_q = r,
@@ -416,8 +420,12 @@ loom_op_case_record (LoomCommand    *cmd,
           .scale = (float) (1.0 / sqrt ((double) k)),
           .kv_f32 = kv_f32 (c),
         };
-        loom_op_attention (cmd, in0, in1, tensor_view (&data->inputs[2]),
-                           loom_view (data->scratch, 0), out, &attention);
+        if (c->kind == LOOM_OP_ATTENTION)
+          loom_op_attention_passes (cmd, in0, in1, tensor_view (&data->inputs[2]),
+                                    loom_view (data->scratch, 0), out, &attention);
+        else
+          loom_op_attention_online (cmd, in0, in1, tensor_view (&data->inputs[2]), out,
+                                    &attention);
       }
       break;
     case LOOM_OP_GET_ROW:
@@ -538,6 +546,7 @@ reference (LoomOpCaseData *data,
         }
       break;
     case LOOM_OP_ATTENTION:
+    case LOOM_OP_ATTENTION_ONLINE:
       {
         g_autofree float *magnitude = g_new0 (float, MAX (n_out, 1));
         double score_error, max_score;

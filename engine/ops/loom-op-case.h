@@ -37,7 +37,8 @@ typedef enum
   LOOM_OP_ROPE,            /* adjacent pairs, all of each head */
   LOOM_OP_ROPE_NEOX,       /* NeoX pairs over half of each head, with frequency factors */
   LOOM_OP_KV_STORE,
-  LOOM_OP_ATTENTION,
+  LOOM_OP_ATTENTION,         /* scores, softmax, values */
+  LOOM_OP_ATTENTION_ONLINE,  /* one pass */
   LOOM_OP_GET_ROW,
   LOOM_OP_BIAS,
   LOOM_N_OPS,
@@ -49,7 +50,7 @@ typedef enum
  *   matvec*, matmul*:               M = rows, N = cols, K = inner; weights of @type
  *   rope*:                          rows tokens × cols heads × inner head_dim, at position 7
  *   kv-store:                       rows tokens × cols values, stored at row 5
- *   attention:                      rows queries × cols heads × inner head_dim, after 5
+ *   attention*:                     rows queries × cols heads × inner head_dim, after 5
  *                                   cached positions, with cols/2 KV heads when cols is even
  *   get-row:                        a rows × cols table of @type, row rows/2 read */
 typedef struct

@@ -111,6 +111,21 @@ typedef struct
 } LoomAttentionPush;
 G_STATIC_ASSERT (sizeof (LoomAttentionPush) == 40);
 
+/* shaders/attn_online.comp */
+typedef struct
+{
+  guint32 n_q;
+  guint32 n_heads;
+  guint32 n_kv_heads;
+  guint32 pos0;
+  guint32 q_base;
+  guint32 k_base;
+  guint32 v_base;
+  guint32 out_base;
+  float   scale;
+} LoomAttentionOnlinePush;
+G_STATIC_ASSERT (sizeof (LoomAttentionOnlinePush) == 36);
+
 /* shaders/get_rows.comp */
 typedef struct
 {

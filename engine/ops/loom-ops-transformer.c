@@ -30,18 +30,29 @@ bind_whole (LoomCommand *cmd,
 }
 
 static gboolean
+dispatch_flat_groups (LoomCommand            *cmd,
+                      const LoomPipelineDesc *desc,
+                      const LoomBinding      *bindings,
+                      gconstpointer           push,
+                      gsize                   invocations,
+                      gsize                   group_size)
+{
+  guint32 gx, gy;
+
+  if (!loom_ops_fold_groups (cmd, (invocations + group_size - 1) / group_size, &gx, &gy))
+    return FALSE;
+  loom_command_dispatch (cmd, desc, bindings, push, gx, gy, 1);
+  return TRUE;
+}
+
+static gboolean
 dispatch_flat (LoomCommand            *cmd,
                const LoomPipelineDesc *desc,
                const LoomBinding      *bindings,
                gconstpointer           push,
                gsize                   invocations)
 {
-  guint32 gx, gy;
-
-  if (!loom_ops_fold_groups (cmd, (invocations + WG_SIZE - 1) / WG_SIZE, &gx, &gy))
-    return FALSE;
-  loom_command_dispatch (cmd, desc, bindings, push, gx, gy, 1);
-  return TRUE;
+  return dispatch_flat_groups (cmd, desc, bindings, push, invocations, WG_SIZE);
 }
 
 void
@@ -127,13 +138,13 @@ loom_op_kv_store (LoomCommand *cmd,
 }
 
 void
-loom_op_attention (LoomCommand         *cmd,
-                   LoomView             q,
-                   LoomView             k_cache,
-                   LoomView             v_cache,
-                   LoomView             scores,
-                   LoomView             out,
-                   const LoomAttention *a)
+loom_op_attention_passes (LoomCommand         *cmd,
+                          LoomView             q,
+                          LoomView             k_cache,
+                          LoomView             v_cache,
+                          LoomView             scores,
+                          LoomView             out,
+                          const LoomAttention *a)
 {
   const LoomPipelineDesc scores_desc = {
     .shader = "attn_scores",
@@ -189,6 +200,78 @@ loom_op_attention (LoomCommand         *cmd,
                       a->n_q * a->n_heads * pairs, 8, LOOM_ACCESS_WRITE))
     return;
   dispatch_flat (cmd, &values_desc, bindings, &push, a->n_q * a->n_heads * pairs);
+}
+
+void
+loom_op_attention_online (LoomCommand         *cmd,
+                          LoomView             q,
+                          LoomView             k_cache,
+                          LoomView             v_cache,
+                          LoomView             out,
+                          const LoomAttention *a)
+{
+  const LoomPipelineDesc desc = {
+    .shader = "attn_online",
+    .n_bindings = 4,
+    .push_size = sizeof (LoomAttentionOnlinePush),
+    .n_spec = 2,
+    .spec = { a->kv_f32, (guint32) (a->head_dim / 2) },
+  };
+  const gsize pair_bytes = a->kv_f32 ? 8 : 4;
+  gsize n_keys = a->pos0 + a->n_q;
+  gsize pairs = a->head_dim / 2;
+  LoomAttentionOnlinePush push = {
+    .n_q = (guint32) a->n_q,
+    .n_heads = (guint32) a->n_heads,
+    .n_kv_heads = (guint32) a->n_kv_heads,
+    .pos0 = a->pos0,
+    .scale = a->scale,
+  };
+  LoomBinding bindings[4];
+
+  g_return_if_fail (a->head_dim % 2 == 0 && a->n_kv_heads > 0 && a->n_heads % a->n_kv_heads == 0);
+  if (a->n_q == 0)
+    return;
+  /* The kernel keeps a query and an output row per invocation in registers. */
+  if (a->head_dim > LOOM_ATTENTION_ONLINE_MAX_HEAD_DIM)
+    {
+      loom_command_fail (cmd, "attention", "heads of %" G_GSIZE_FORMAT " dimensions exceed %d",
+                         a->head_dim, LOOM_ATTENTION_ONLINE_MAX_HEAD_DIM);
+      return;
+    }
+  if (!bind_whole (cmd, "attention", &bindings[0], &push.q_base, q, a->n_q * a->n_heads * pairs, 8,
+                   LOOM_ACCESS_READ)
+      || !bind_whole (cmd, "attention", &bindings[1], &push.k_base, k_cache,
+                      n_keys * a->n_kv_heads * pairs, pair_bytes, LOOM_ACCESS_READ)
+      || !bind_whole (cmd, "attention", &bindings[2], &push.v_base, v_cache,
+                      n_keys * a->n_kv_heads * pairs, pair_bytes, LOOM_ACCESS_READ)
+      || !bind_whole (cmd, "attention", &bindings[3], &push.out_base, out,
+                      a->n_q * a->n_heads * pairs, 8, LOOM_ACCESS_WRITE))
+    return;
+  dispatch_flat_groups (cmd, &desc, bindings, &push, a->n_q * a->n_heads, 8);
+}
+
+gboolean
+loom_op_attention_needs_scores (LoomDevice          *device,
+                                const LoomAttention *a)
+{
+  return loom_device_get_kernel_style (device) == LOOM_KERNELS_GPU
+         || a->head_dim > LOOM_ATTENTION_ONLINE_MAX_HEAD_DIM;
+}
+
+void
+loom_op_attention (LoomCommand         *cmd,
+                   LoomView             q,
+                   LoomView             k_cache,
+                   LoomView             v_cache,
+                   LoomView             scores,
+                   LoomView             out,
+                   const LoomAttention *a)
+{
+  if (loom_op_attention_needs_scores (loom_command_get_device (cmd), a))
+    loom_op_attention_passes (cmd, q, k_cache, v_cache, scores, out, a);
+  else
+    loom_op_attention_online (cmd, q, k_cache, v_cache, out, a);
 }
 
 void

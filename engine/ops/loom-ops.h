@@ -182,14 +182,36 @@ void loom_op_kv_store       (LoomCommand         *cmd,
                              gboolean             f32);
 /* out[i][h][·] = softmax(scale · q[i][h] · Kᵀ, causal) · V over the caches, which
  * hold positions 0 .. pos0 + n_q − 1. @scores is scratch of n_q·n_heads·(pos0+n_q)
- * floats. */
-void loom_op_attention      (LoomCommand         *cmd,
-                             LoomView             q,
-                             LoomView             k_cache,
-                             LoomView             v_cache,
-                             LoomView             scores,
-                             LoomView             out,
-                             const LoomAttention *attention);
+ * floats, needed only where loom_op_attention_needs_scores() says so (GPUs, whose
+ * kernels spread each row of scores over many invocations); CPU-shaped devices take one
+ * pass with an online softmax. */
+void     loom_op_attention              (LoomCommand         *cmd,
+                                         LoomView             q,
+                                         LoomView             k_cache,
+                                         LoomView             v_cache,
+                                         LoomView             scores,
+                                         LoomView             out,
+                                         const LoomAttention *attention);
+gboolean loom_op_attention_needs_scores (LoomDevice          *device,
+                                         const LoomAttention *attention);
+
+/* The longest head loom_op_attention_online() takes. */
+#define LOOM_ATTENTION_ONLINE_MAX_HEAD_DIM 256
+
+/* The kernels behind loom_op_attention(), callable directly by tests and benchmarks. */
+void loom_op_attention_passes (LoomCommand         *cmd,  /* scores, softmax, values */
+                               LoomView             q,
+                               LoomView             k_cache,
+                               LoomView             v_cache,
+                               LoomView             scores,
+                               LoomView             out,
+                               const LoomAttention *attention);
+void loom_op_attention_online (LoomCommand         *cmd,  /* one pass, online softmax */
+                               LoomView             q,
+                               LoomView             k_cache,
+                               LoomView             v_cache,
+                               LoomView             out,
+                               const LoomAttention *attention);
 /* out[·] = row @row of @table (rows of @row_len values of @type), as f32. */
 void loom_op_get_row        (LoomCommand         *cmd,
                              LoomView             table,

@@ -24,7 +24,7 @@ struct _LoomLlamaState
   LoomBuffer    *attn;      /* [n_batch][n_heads·head_dim]: attention output */
   LoomBuffer    *hb;        /* [n_batch][ffn]: gate, then SwiGLU */
   LoomBuffer    *hb2;       /* [n_batch][ffn]: up */
-  LoomBuffer    *scores;    /* [n_batch][n_heads][n_ctx] */
+  LoomBuffer    *scores;    /* [n_batch][n_heads][n_ctx], where attention needs it */
   LoomBuffer    *logits;    /* [n_vocab] */
   LoomBuffer   **kv;        /* [n_layers]: keys [n_ctx][kv_dim] then values */
 };
@@ -52,8 +52,11 @@ loom_llama_state_new (LoomTextModel *model,
   g_autoptr(LoomLlamaState) self = g_new0 (LoomLlamaState, 1);
   gsize q_dim = (gsize) c->n_heads * c->head_dim;
   gsize kv_dim = (gsize) c->n_kv_heads * c->head_dim;
+  const LoomAttention shape = { .head_dim = c->head_dim };
+  gboolean need_scores;
 
   g_return_val_if_fail (n_ctx > 0 && n_batch > 0, NULL);
+  need_scores = loom_op_attention_needs_scores (loom_text_model_get_device (model), &shape);
 
   self->model = g_object_ref (model);
   self->n_ctx = n_ctx;
@@ -70,7 +73,8 @@ loom_llama_state_new (LoomTextModel *model,
       || !(self->attn = add_buffer (self, n_batch * q_dim, error))
       || !(self->hb = add_buffer (self, (gsize) n_batch * c->ffn_dim, error))
       || !(self->hb2 = add_buffer (self, (gsize) n_batch * c->ffn_dim, error))
-      || !(self->scores = add_buffer (self, (gsize) n_batch * c->n_heads * n_ctx, error))
+      || (need_scores
+          && !(self->scores = add_buffer (self, (gsize) n_batch * c->n_heads * n_ctx, error)))
       || !(self->logits = add_buffer (self, c->n_vocab, error)))
     return NULL;
 

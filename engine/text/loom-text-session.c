@@ -11,7 +11,7 @@
 #include "vk/loom-device-private.h"
 
 /* Tokens evaluated per command buffer while reading a prompt. */
-#define PROMPT_BATCH 64
+#define PROMPT_BATCH 128
 
 struct _LoomTextSession
 {

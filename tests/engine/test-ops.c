@@ -177,6 +177,7 @@ test_attention (void)
    * queries (two per KV head), odd ones one KV head per query head. */
   static const gsize shapes[][3] = {
     { 1, 1, 2 }, { 1, 8, 64 }, { 1, 3, 8 }, { 4, 16, 64 }, { 9, 4, 128 }, { 17, 2, 32 },
+    { 3, 2, 256 }, { 40, 4, 64 },
   };
 
   if (loom_test_skip_without_device ())
@@ -184,9 +185,12 @@ test_attention (void)
   for (guint t = 0; t < G_N_ELEMENTS (cache_types); t++)
     for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
       {
-        LoomOpCase c = { LOOM_OP_ATTENTION, shapes[i][0], shapes[i][1], shapes[i][2], 4 * (i % 2),
-                         cache_types[t] };
-        run_case (&c, i);
+        for (LoomOpKind kind = LOOM_OP_ATTENTION; kind <= LOOM_OP_ATTENTION_ONLINE; kind++)
+          {
+            LoomOpCase c = { kind, shapes[i][0], shapes[i][1], shapes[i][2], 4 * (i % 2),
+                             cache_types[t] };
+            run_case (&c, i);
+          }
       }
 }
 

@@ -18,6 +18,7 @@ typedef struct
 } Interface;
 
 static const Interface fixed_interfaces[] = {
+  { "attn_online", 4, sizeof (LoomAttentionOnlinePush), 2 },
   { "attn_scores", 3, sizeof (LoomAttentionPush), 1 },
   { "attn_values", 3, sizeof (LoomAttentionPush), 1 },
   { "bias", 2, sizeof (LoomBiasPush), 0 },
@@ -133,7 +134,9 @@ test_reflect_bundled (void)
       g_assert_cmpuint (info.n_bindings, ==, interfaces[i].n_bindings);
       g_assert_cmpuint (info.push_constant_size, ==, interfaces[i].push_size);
       g_assert_cmpuint (info.n_spec_constants, ==, interfaces[i].n_spec);
-      g_assert_cmpuint (info.local_size[0] * info.local_size[1] * info.local_size[2], >=, 32);
+      /* No kernel runs single invocations; the smallest (attn_online, CPU-shaped) fills one
+       * SIMD batch of lavapipe, 8. */
+      g_assert_cmpuint (info.local_size[0] * info.local_size[1] * info.local_size[2], >=, 8);
     }
 }
 
