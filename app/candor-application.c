@@ -18,6 +18,13 @@ struct _CandorApplication
   char          *device_error;
   gboolean       device_busy;
   GCancellable  *device_cancellable;
+  /* The text model named by the "text-model-path" setting, shared by every window and
+   * loaded on the device once it is open; reloaded when either changes. */
+  LoomTextModel *text_model;
+  char          *text_model_error;
+  gboolean       text_model_busy;
+  double         text_model_progress;
+  GCancellable  *text_model_cancellable;
 };
 
 G_DEFINE_FINAL_TYPE (CandorApplication, candor_application, ADW_TYPE_APPLICATION)
@@ -28,6 +35,10 @@ enum
   PROP_DEVICE,
   PROP_DEVICE_ERROR,
   PROP_DEVICE_BUSY,
+  PROP_TEXT_MODEL,
+  PROP_TEXT_MODEL_ERROR,
+  PROP_TEXT_MODEL_BUSY,
+  PROP_TEXT_MODEL_PROGRESS,
   N_PROPS
 };
 
@@ -72,6 +83,37 @@ candor_application_get_device_busy (CandorApplication *self)
 {
   g_return_val_if_fail (CANDOR_IS_APPLICATION (self), FALSE);
   return self->device_busy;
+}
+
+/* Returns: (transfer none) (nullable): the text model, once loaded */
+LoomTextModel *
+candor_application_get_text_model (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
+  return self->text_model;
+}
+
+/* Returns: (nullable): why the text model could not be loaded, with the engine's words */
+const char *
+candor_application_get_text_model_error (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
+  return self->text_model_error;
+}
+
+gboolean
+candor_application_get_text_model_busy (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), FALSE);
+  return self->text_model_busy;
+}
+
+/* Returns: the share of the model loaded, 0 to 1, while busy */
+double
+candor_application_get_text_model_progress (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), 0.0);
+  return self->text_model_progress;
 }
 
 static gboolean
@@ -126,6 +168,7 @@ set_device_state (CandorApplication *self,
   if (g_strcmp0 (self->device_error, error) != 0)
     {
       g_free (self->device_error);
+  g_free (self->text_model_error);
       self->device_error = g_strdup (error);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_ERROR]);
     }
@@ -170,6 +213,97 @@ open_device (CandorApplication *self)
   /* The environment variable, meant for debugging, takes precedence. */
   loom_device_new_async (g_getenv ("LOOM_DEVICE") != NULL || *selector == '\0' ? NULL : selector,
                          self->device_cancellable, device_new_cb, g_object_ref (self));
+}
+
+static void
+set_text_model_state (CandorApplication *self,
+                      LoomTextModel     *model,
+                      const char        *error,
+                      gboolean           busy)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  if (g_set_object (&self->text_model, model))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL]);
+  if (g_strcmp0 (self->text_model_error, error) != 0)
+    {
+      g_free (self->text_model_error);
+      self->text_model_error = g_strdup (error);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_ERROR]);
+    }
+  if (self->text_model_busy != busy)
+    {
+      self->text_model_busy = busy;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_BUSY]);
+    }
+  if (busy && self->text_model_progress != 0.0)
+    {
+      self->text_model_progress = 0.0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_PROGRESS]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+text_model_progress_cb (guint    done,
+                        guint    total,
+                        gpointer user_data)
+{
+  CandorApplication *self = user_data;
+
+  self->text_model_progress = total > 0 ? (double) done / total : 0.0;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_PROGRESS]);
+}
+
+static void
+text_model_load_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(CandorApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LoomTextModel) model = loom_text_model_load_finish (result, &error);
+
+  g_application_release (G_APPLICATION (self));
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (model == NULL)
+    g_message ("Text model not loaded: %s", error->message);
+  set_text_model_state (self, model, error != NULL ? error->message : NULL, FALSE);
+}
+
+/* Loads the model named in preferences onto the open device (again), without blocking;
+ * with no path set, or no device, there is no model (and with no device, an error says
+ * why). */
+void
+candor_application_load_text_model (CandorApplication *self)
+{
+  g_autofree char *path = g_settings_get_string (self->settings, "text-model-path");
+
+  g_cancellable_cancel (self->text_model_cancellable);
+  g_clear_object (&self->text_model_cancellable);
+
+  if (*path == '\0')
+    {
+      set_text_model_state (self, NULL, NULL, FALSE);
+      return;
+    }
+  if (self->device == NULL)
+    {
+      g_autofree char *error = NULL;
+      /* Loading starts when the device opens (notify::device). */
+      if (!self->device_busy)
+        error = g_strdup_printf (_("The text model needs a graphics device: %s"),
+                                 self->device_error != NULL ? self->device_error : "");
+      set_text_model_state (self, NULL, error, self->device_busy);
+      return;
+    }
+
+  self->text_model_cancellable = g_cancellable_new ();
+  set_text_model_state (self, NULL, NULL, TRUE);
+  g_application_hold (G_APPLICATION (self));
+  loom_text_model_load_async (self->device, path, text_model_progress_cb, g_object_ref (self),
+                              g_object_unref, self->text_model_cancellable, text_model_load_cb,
+                              g_object_ref (self));
 }
 
 static void
@@ -314,6 +448,13 @@ candor_application_startup (GApplication *application)
                            G_CALLBACK (color_scheme_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::device",
                            G_CALLBACK (device_setting_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::text-model-path",
+                           G_CALLBACK (candor_application_load_text_model), self,
+                           G_CONNECT_SWAPPED);
+  /* A model lives on one device: a new device (or none) means loading it again. Every
+   * device change ends with device-busy turning FALSE. */
+  g_signal_connect (self, "notify::device-busy",
+                    G_CALLBACK (candor_application_load_text_model), NULL);
   color_scheme_changed_cb (self);
 
   open_device (self);
@@ -335,6 +476,7 @@ candor_application_shutdown (GApplication *application)
   CandorApplication *self = CANDOR_APPLICATION (application);
 
   g_cancellable_cancel (self->device_cancellable);
+  g_cancellable_cancel (self->text_model_cancellable);
   G_APPLICATION_CLASS (candor_application_parent_class)->shutdown (application);
 }
 
@@ -345,6 +487,9 @@ candor_application_dispose (GObject *object)
 
   g_cancellable_cancel (self->device_cancellable);
   g_clear_object (&self->device_cancellable);
+  g_cancellable_cancel (self->text_model_cancellable);
+  g_clear_object (&self->text_model_cancellable);
+  g_clear_object (&self->text_model);
   g_clear_object (&self->device);
   g_clear_object (&self->settings);
 
@@ -357,6 +502,7 @@ candor_application_finalize (GObject *object)
   CandorApplication *self = CANDOR_APPLICATION (object);
 
   g_free (self->device_error);
+  g_free (self->text_model_error);
 
   G_OBJECT_CLASS (candor_application_parent_class)->finalize (object);
 }
@@ -379,6 +525,18 @@ candor_application_get_property (GObject    *object,
       break;
     case PROP_DEVICE_BUSY:
       g_value_set_boolean (value, self->device_busy);
+      break;
+    case PROP_TEXT_MODEL:
+      g_value_set_object (value, self->text_model);
+      break;
+    case PROP_TEXT_MODEL_ERROR:
+      g_value_set_string (value, self->text_model_error);
+      break;
+    case PROP_TEXT_MODEL_BUSY:
+      g_value_set_boolean (value, self->text_model_busy);
+      break;
+    case PROP_TEXT_MODEL_PROGRESS:
+      g_value_set_double (value, self->text_model_progress);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -407,6 +565,18 @@ candor_application_class_init (CandorApplicationClass *klass)
   properties[PROP_DEVICE_BUSY] =
     g_param_spec_boolean ("device-busy", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TEXT_MODEL] =
+    g_param_spec_object ("text-model", NULL, NULL, LOOM_TYPE_TEXT_MODEL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TEXT_MODEL_ERROR] =
+    g_param_spec_string ("text-model-error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TEXT_MODEL_BUSY] =
+    g_param_spec_boolean ("text-model-busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TEXT_MODEL_PROGRESS] =
+    g_param_spec_double ("text-model-progress", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 

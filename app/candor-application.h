@@ -1,5 +1,5 @@
 /* candor-application.h — the application: windows, actions, preferences, and the
- * graphics device every window shares. */
+ * graphics device and the text model every window shares. */
 #pragma once
 
 #include "candor-types.h"
@@ -15,5 +15,10 @@ GSettings         *candor_application_get_settings     (CandorApplication *self)
 LoomDevice        *candor_application_get_device       (CandorApplication *self);
 const char        *candor_application_get_device_error (CandorApplication *self);
 gboolean           candor_application_get_device_busy  (CandorApplication *self);
+LoomTextModel     *candor_application_get_text_model          (CandorApplication *self);
+const char        *candor_application_get_text_model_error    (CandorApplication *self);
+gboolean           candor_application_get_text_model_busy     (CandorApplication *self);
+double             candor_application_get_text_model_progress (CandorApplication *self);
+void               candor_application_load_text_model         (CandorApplication *self);
 
 G_END_DECLS

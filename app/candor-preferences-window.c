@@ -22,6 +22,14 @@ struct _CandorPreferencesWindow
   AdwActionRow        *check_row;
   GtkProgressBar      *check_progress;
   GtkStack            *check_buttons;
+  AdwActionRow        *model_row;
+  AdwComboRow         *mode_row;
+  GtkAdjustment       *pause_adjustment;
+  GtkAdjustment       *length_adjustment;
+  GtkAdjustment       *alternatives_adjustment;
+  GtkAdjustment       *temperature_adjustment;
+  GtkAdjustment       *top_p_adjustment;
+  GtkSwitch           *color_switch;
 };
 
 G_DEFINE_FINAL_TYPE (CandorPreferencesWindow, candor_preferences_window,
@@ -54,6 +62,45 @@ style_set_mapping (const GValue       *value,
   guint i = g_value_get_uint (value);
 
   return g_variant_new_string (color_schemes[MIN (i, G_N_ELEMENTS (color_schemes) - 1)]);
+}
+
+/* Suggestion mode: the setting's enum nick ↔ the combo row's position. */
+static const char *suggestion_modes[] = { "automatic", "on-demand" };
+
+static gboolean
+mode_get_mapping (GValue   *value,
+                  GVariant *variant,
+                  gpointer  user_data)
+{
+  const char *nick = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (suggestion_modes); i++)
+    if (g_strcmp0 (nick, suggestion_modes[i]) == 0)
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static GVariant *
+mode_set_mapping (const GValue       *value,
+                  const GVariantType *expected_type,
+                  gpointer            user_data)
+{
+  guint i = g_value_get_uint (value);
+
+  return g_variant_new_string (suggestion_modes[MIN (i, G_N_ELEMENTS (suggestion_modes) - 1)]);
+}
+
+static void
+sync_model_row (CandorPreferencesWindow *self)
+{
+  GSettings *settings = candor_application_get_settings (self->application);
+  g_autofree char *path = g_settings_get_string (settings, "text-model-path");
+
+  adw_action_row_set_subtitle (self->model_row,
+                               *path != '\0' ? path : _("None: choose one with Open Model… in the main menu"));
 }
 
 /* Device: position 0 is “Automatic” (setting ""), then one row per enumerated device,
@@ -267,6 +314,16 @@ candor_preferences_window_class_init (CandorPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, check_row);
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, check_progress);
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, check_buttons);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, model_row);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, mode_row);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, pause_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, length_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow,
+                                        alternatives_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow,
+                                        temperature_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, top_p_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, color_switch);
 
   gtk_widget_class_install_action (widget_class, "prefs.check-device", NULL, check_device_action);
   gtk_widget_class_install_action (widget_class, "prefs.cancel-check", NULL, cancel_check_action);
@@ -295,6 +352,24 @@ candor_preferences_window_new (CandorApplication *application,
                                 NULL, NULL);
   g_signal_connect_object (settings, "changed::device", G_CALLBACK (sync_device_row), self,
                            G_CONNECT_SWAPPED);
+  g_settings_bind_with_mapping (settings, "suggestion-mode", self->mode_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, mode_get_mapping, mode_set_mapping,
+                                NULL, NULL);
+  g_settings_bind (settings, "suggestion-pause", self->pause_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "suggestion-length", self->length_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "suggestion-alternatives", self->alternatives_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "suggestion-temperature", self->temperature_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "suggestion-top-p", self->top_p_adjustment, "value",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "color-by-origin", self->color_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect_object (settings, "changed::text-model-path", G_CALLBACK (sync_model_row),
+                           self, G_CONNECT_SWAPPED);
+  sync_model_row (self);
   g_signal_connect_object (self->device_row, "notify::selected",
                            G_CALLBACK (device_row_selected_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (application, "notify::device", G_CALLBACK (update_check_action), self,

@@ -1,4 +1,4 @@
-/* candor-preferences-window.h — appearance and graphics-device preferences, and the
+/* candor-preferences-window.h — appearance, graphics-device and writing preferences, and the
  * device check. */
 #pragma once
 

@@ -10,7 +10,11 @@ G_BEGIN_DECLS
 
 typedef struct _CandorApplication       CandorApplication;
 typedef struct _CandorDeviceStatus      CandorDeviceStatus;
+typedef struct _CandorDocument          CandorDocument;
 typedef struct _CandorPreferencesWindow CandorPreferencesWindow;
+typedef struct _CandorStoryText         CandorStoryText;
+typedef struct _CandorStoryView         CandorStoryView;
+typedef struct _CandorSuggestionController CandorSuggestionController;
 typedef struct _CandorWindow            CandorWindow;
 
 G_END_DECLS

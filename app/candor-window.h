@@ -13,5 +13,6 @@ CandorWindow *candor_window_new              (CandorApplication *application);
 const char   *candor_window_get_visible_view (CandorWindow      *self);
 void          candor_window_show_view        (CandorWindow      *self,
                                               const char        *name);
+CandorStoryView *candor_window_get_story_view (CandorWindow     *self);
 
 G_END_DECLS

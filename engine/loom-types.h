@@ -15,6 +15,8 @@ typedef struct _LoomDevice     LoomDevice;
 typedef struct _LoomDeviceInfo LoomDeviceInfo;
 typedef struct _LoomTextModel   LoomTextModel;
 typedef struct _LoomTextSession LoomTextSession;
+typedef struct _LoomAuthorship  LoomAuthorship;
+typedef struct _LoomEventLog    LoomEventLog;
 
 /* Internal types, used by the engine, candor-cli and the tests. */
 typedef struct _LoomBuffer      LoomBuffer;

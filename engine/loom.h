@@ -14,6 +14,10 @@
 #include "vk/loom-device.h"
 #include "text/loom-text-model.h"
 #include "text/loom-text-session.h"
+#include "provenance/loom-origin.h"
+#include "provenance/loom-authorship.h"
+#include "provenance/loom-event-log.h"
+#include "provenance/loom-provenance-summary.h"
 
 #undef LOOM_INSIDE
 

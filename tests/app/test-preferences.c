@@ -169,6 +169,62 @@ test_device_check (void)
   candor_test_wait_until (is_null, &prefs, 60000);
 }
 
+static GtkWidget *
+find_descendant (GtkWidget *root,
+                 GType      type)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = G_TYPE_CHECK_INSTANCE_TYPE (child, type) ? child
+                                                                  : find_descendant (child, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* The Writing page edits the suggestion settings. */
+static void
+test_writing (void)
+{
+  CandorPreferencesWindow *prefs = open_preferences ();
+  GSettings *settings = candor_application_get_settings (candor_test_get_application ());
+  AdwComboRow *mode = ADW_COMBO_ROW (candor_test_find_row (GTK_WIDGET (prefs), "Suggest"));
+  AdwActionRow *model = ADW_ACTION_ROW (candor_test_find_row (GTK_WIDGET (prefs), "Text Model"));
+  GtkWidget *pause = candor_test_find_row (GTK_WIDGET (prefs), "Pause");
+  GtkWidget *color = candor_test_find_row (GTK_WIDGET (prefs), "Colour Text by Origin");
+  GtkSpinButton *spin;
+  GtkSwitch *toggle;
+
+  g_assert_nonnull (mode);
+  g_assert_nonnull (pause);
+  g_assert_nonnull (color);
+  g_assert_cmpuint (adw_combo_row_get_selected (mode), ==, 0);
+  adw_combo_row_set_selected (mode, 1);
+  g_assert_cmpint (g_settings_get_enum (settings, "suggestion-mode"), ==, 1);
+  g_settings_reset (settings, "suggestion-mode");
+  g_assert_cmpuint (adw_combo_row_get_selected (mode), ==, 0);
+
+  spin = GTK_SPIN_BUTTON (find_descendant (pause, GTK_TYPE_SPIN_BUTTON));
+  g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, 600);
+  gtk_spin_button_set_value (spin, 900);
+  g_assert_cmpuint (g_settings_get_uint (settings, "suggestion-pause"), ==, 900);
+  g_settings_reset (settings, "suggestion-pause");
+
+  g_settings_set_string (settings, "text-model-path", "/models/story.gguf");
+  g_assert_cmpstr (adw_action_row_get_subtitle (model), ==, "/models/story.gguf");
+  g_settings_reset (settings, "text-model-path");
+
+  toggle = GTK_SWITCH (find_descendant (color, GTK_TYPE_SWITCH));
+  gtk_switch_set_active (toggle, TRUE);
+  g_assert_true (g_settings_get_boolean (settings, "color-by-origin"));
+  g_settings_reset (settings, "color-by-origin");
+  g_assert_false (gtk_switch_get_active (toggle));
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -176,6 +232,7 @@ main (int   argc,
   candor_test_init (&argc, &argv);
 
   g_test_add_func ("/app/preferences/style", test_style);
+  g_test_add_func ("/app/preferences/writing", test_writing);
   g_test_add_func ("/app/preferences/device-choice", test_device_choice);
   g_test_add_func ("/app/preferences/device-check", test_device_check);
 

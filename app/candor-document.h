@@ -1,0 +1,127 @@
+/* candor-document.h — one story: its text buffer, the authorship runs kept in sync with
+ * it, the hash-chained event log, story notes and the training preference. */
+#pragma once
+
+#include "candor-types.h"
+
+G_BEGIN_DECLS
+
+#define CANDOR_TYPE_DOCUMENT (candor_document_get_type ())
+
+G_DECLARE_FINAL_TYPE (CandorDocument, candor_document, CANDOR, DOCUMENT, GObject)
+
+typedef enum
+{
+  CANDOR_ACCEPT_ALL,
+  CANDOR_ACCEPT_WORD,
+  CANDOR_ACCEPT_SENTENCE,
+  CANDOR_ACCEPT_CONTINUE,   /* a streamed Continue passage */
+} CandorAcceptHow;
+
+CandorDocument *candor_document_new               (void);
+GtkTextBuffer  *candor_document_get_buffer        (CandorDocument *self);  /* the view shows this */
+LoomAuthorship *candor_document_get_authorship    (CandorDocument *self);  /* engine/provenance */
+LoomEventLog   *candor_document_get_log           (CandorDocument *self);  /* engine/provenance */
+char           *candor_document_dup_text          (CandorDocument *self);  /* whole text, UTF-8 */
+
+/* Story notes that feed the model's context; properties "memory" and "authors-note". */
+const char     *candor_document_get_memory        (CandorDocument *self);
+void            candor_document_set_memory        (CandorDocument *self,
+                                                   const char     *text);
+const char     *candor_document_get_authors_note  (CandorDocument *self);
+void            candor_document_set_authors_note  (CandorDocument *self,
+                                                   const char     *text);
+
+/* Suggestions. A suggestion shown to the author is logged as a `suggest` event; the
+ * returned id (the event's id string) refers to it in later events. */
+char           *candor_document_log_suggest       (CandorDocument *self,
+                                                   const char     *model_name,    /* agent: model name */
+                                                   const char     *model_sha256,  /* nullable */
+                                                   const char     *context,       /* exact text sent (hashed) */
+                                                   const char     *output,        /* the suggestion text (hashed) */
+                                                   double          temperature,
+                                                   double          top_p,
+                                                   guint64         seed,
+                                                   guint           max_tokens);
+void            candor_document_log_reject        (CandorDocument *self,
+                                                   const char     *suggestion_id);
+void            candor_document_log_cycle         (CandorDocument *self,
+                                                   const char     *suggestion_id);
+void            candor_document_log_regenerate    (CandorDocument *self,
+                                                   const char     *suggestion_id);
+
+/* Inserts @text (model text) at @iter as `ai_accepted` in ONE undo step and logs an
+ * `accept` event (accepted length in code points, how). @iter is revalidated to the end
+ * of the inserted text. Typing the suggestion's own next characters is ordinary typing
+ * (`human_typed`): the view only consumes the ghost text then. */
+void            candor_document_accept            (CandorDocument *self,
+                                                   GtkTextIter    *iter,
+                                                   const char     *text,
+                                                   const char     *suggestion_id,
+                                                   CandorAcceptHow how);
+
+/* Continue streams a passage: begin, then append chunks at the end of what was streamed
+ * (ai_accepted), then end. The whole passage is ONE undo step; end logs the accept. */
+void            candor_document_begin_stream      (CandorDocument *self,
+                                                   GtkTextIter    *iter,
+                                                   const char     *suggestion_id);
+void            candor_document_stream_append     (CandorDocument *self,
+                                                   const char     *chunk);
+void            candor_document_end_stream        (CandorDocument *self);
+/* Continue knows its passage, so the `suggest` event that records it, only when the
+ * generation ends: it begins the stream with a NULL id and names the suggestion here,
+ * right before end_stream (the runs' source and the `accept` event then refer to it). */
+void            candor_document_set_stream_suggestion (CandorDocument *self,
+                                                       const char     *suggestion_id);
+
+/* Paste origin: the view calls this right before letting GtkTextView paste (its
+ * "paste-clipboard" signal) and for drops; inserts until the buffer's "paste-done" (or
+ * the drop's end) are `pasted` (internal when the clipboard content came from Candor). */
+void            candor_document_mark_paste        (CandorDocument *self,
+                                                   gboolean        internal);
+
+/* Undo/redo that restore text AND origins (the view's Ctrl+Z / Ctrl+Shift+Z call these). */
+gboolean        candor_document_can_undo          (CandorDocument *self);
+gboolean        candor_document_can_redo          (CandorDocument *self);
+void            candor_document_undo              (CandorDocument *self);
+void            candor_document_redo              (CandorDocument *self);
+
+/* Live summary (per-origin characters/words/shares, suggestion counts). The signal
+ * "changed" (no args) says text, runs or log changed; the view refreshes colours and the
+ * summary (the view coalesces). */
+LoomProvenanceSummary *candor_document_dup_summary (CandorDocument *self);
+
+/* Files (the issue, §6). */
+gboolean        candor_document_save              (CandorDocument *self,
+                                                   GFile          *file,
+                                                   GError        **error);
+CandorDocument *candor_document_load              (GFile          *file,
+                                                   GError        **error);  /* .candor, .txt, .md */
+gboolean        candor_document_export            (CandorDocument *self,
+                                                   GFile          *file,
+                                                   GError        **error);  /* .md/.txt + sidecar */
+GFile          *candor_document_get_file          (CandorDocument *self);   /* nullable */
+gboolean        candor_document_get_modified      (CandorDocument *self);
+
+/* The training and data-mining preference (default: not allowed); a change is logged
+ * as a `preference` event. */
+gboolean        candor_document_get_training_allowed (CandorDocument *self);
+void            candor_document_set_training_allowed (CandorDocument *self,
+                                                      gboolean        allowed);
+
+/* Where the export of @file puts its provenance: `<name>.provenance.json` beside it. */
+GFile          *candor_document_get_sidecar_file  (GFile          *file);
+
+/* Autosave: a copy of the story under $XDG_STATE_HOME/candor/autosave/, removed when the
+ * story is saved or closed (discard). After a crash, list_recoverable() finds the copies
+ * on the next start and recover() opens one (modified, belonging to the file it was
+ * autosaved from, keeping its autosave until saved or closed). */
+gboolean        candor_document_autosave          (CandorDocument *self,
+                                                   GError        **error);
+GFile          *candor_document_get_autosave_file (CandorDocument *self);
+void            candor_document_discard_autosave  (CandorDocument *self);
+GPtrArray      *candor_document_list_recoverable  (void);  /* of GFile */
+CandorDocument *candor_document_recover           (GFile          *autosave,
+                                                   GError        **error);
+
+G_END_DECLS
