@@ -197,6 +197,32 @@ loom_op_matvec_rows (LoomCommand *cmd,
     record_matvec_typed (cmd, &typed_matvec_rows, w, w_type, x, out, n, k);
 }
 
+/* Splits C into blocks of m_step × n_step: W by rows (columns of C), at most @w_rows per
+ * window, and A by rows so that A's window and C's (a block spans m_step rows of stride
+ * n) fit, with every grid within the device's workgroup counts. Whole tiles per block
+ * where possible. */
+static void
+split_blocks (LoomCommand *cmd,
+              gsize        m,
+              gsize        n,
+              gsize        k,
+              gsize        w_rows,
+              gsize        tile_m,
+              gsize        tile_n,
+              gsize       *m_step,
+              gsize       *n_step)
+{
+  LoomDeviceInfo *info = loom_device_get_info (loom_command_get_device (cmd));
+  gsize window = loom_ops_max_window_elements (cmd, sizeof (float));
+
+  *n_step = MIN (MIN (n, w_rows), tile_n * info->max_workgroup_count[0]);
+  if (*n_step > tile_n)
+    *n_step -= *n_step % tile_n;
+  *m_step = MIN (MIN (m, MIN (window / k, window / n)), tile_m * info->max_workgroup_count[1]);
+  if (*m_step > tile_m)
+    *m_step -= *m_step % tile_m;
+}
+
 static void
 record_matmul (LoomCommand *cmd,
                const char  *shader,
@@ -215,7 +241,6 @@ record_matmul (LoomCommand *cmd,
     .push_size = sizeof (LoomMatmulPush),
     .n_spec = has_vec4 ? 1 : 0,
   };
-  LoomDeviceInfo *info = loom_device_get_info (loom_command_get_device (cmd));
   gsize window = loom_ops_max_window_elements (cmd, sizeof (float));
   gsize m_step, n_step;
 
@@ -228,15 +253,7 @@ record_matmul (LoomCommand *cmd,
       return;
     }
 
-  /* Split W by rows (columns of C) and A by rows so that every window fits, C's window
-   * for a block spanning m_step rows of stride n, and every grid fits the device's
-   * workgroup counts. Whole tiles per block where possible. */
-  n_step = MIN (MIN (n, window / k), tile * info->max_workgroup_count[0]);
-  if (n_step > tile)
-    n_step -= n_step % tile;
-  m_step = MIN (MIN (m, MIN (window / k, window / n)), tile * info->max_workgroup_count[1]);
-  if (m_step > tile)
-    m_step -= m_step % tile;
+  split_blocks (cmd, m, n, k, window / k, tile, tile, &m_step, &n_step);
 
   for (gsize m0 = 0; m0 < m; m0 += m_step)
     for (gsize n0 = 0; n0 < n; n0 += n_step)
@@ -283,8 +300,6 @@ record_matmul_typed (LoomCommand       *cmd,
     .push_size = sizeof (LoomMatmulPush),
     .n_spec = kernel->n_spec,
   };
-  LoomDeviceInfo *info = loom_device_get_info (loom_command_get_device (cmd));
-  gsize window = loom_ops_max_window_elements (cmd, sizeof (float));
   gsize tile_m = kernel->tile_m, tile_n = kernel->tile_n;
   gsize row_bytes, m_step, n_step;
 
@@ -292,13 +307,8 @@ record_matmul_typed (LoomCommand       *cmd,
   if (m == 0 || n == 0 || k == 0 || !check_typed (cmd, kernel, shader, w_type, n, k, &row_bytes))
     return;
 
-  n_step = MIN (MIN (n, loom_weights_max_window (cmd) / row_bytes),
-                tile_n * info->max_workgroup_count[0]);
-  if (n_step > tile_n)
-    n_step -= n_step % tile_n;
-  m_step = MIN (MIN (m, MIN (window / k, window / n)), tile_m * info->max_workgroup_count[1]);
-  if (m_step > tile_m)
-    m_step -= m_step % tile_m;
+  split_blocks (cmd, m, n, k, loom_weights_max_window (cmd) / row_bytes, tile_m, tile_n,
+                &m_step, &n_step);
 
   for (gsize m0 = 0; m0 < m; m0 += m_step)
     for (gsize n0 = 0; n0 < n; n0 += n_step)
