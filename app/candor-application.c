@@ -25,6 +25,8 @@ struct _CandorApplication
   gboolean       text_model_busy;
   double         text_model_progress;
   GCancellable  *text_model_cancellable;
+  /* Stories autosaved before a crash are offered once, in the first window. */
+  gboolean       recovery_offered;
 };
 
 G_DEFINE_FINAL_TYPE (CandorApplication, candor_application, ADW_TYPE_APPLICATION)
@@ -49,7 +51,7 @@ candor_application_new (void)
 {
   return g_object_new (CANDOR_TYPE_APPLICATION,
                        "application-id", APP_ID,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/io/github/candorapp/Candor",
                        NULL);
 }
@@ -432,6 +434,14 @@ candor_application_startup (GApplication *application)
                                    self);
   gtk_application_set_accels_for_action (gtk_app, "app.new-window",
                                          (const char *[]) { "<Control>n", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.open",
+                                         (const char *[]) { "<Control>o", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.save",
+                                         (const char *[]) { "<Control>s", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.save-as",
+                                         (const char *[]) { "<Control><Shift>s", NULL });
+  gtk_application_set_accels_for_action (gtk_app, "win.export",
+                                         (const char *[]) { "<Control>e", NULL });
   gtk_application_set_accels_for_action (gtk_app, "app.preferences",
                                          (const char *[]) { "<Control>comma", NULL });
   gtk_application_set_accels_for_action (gtk_app, "app.quit",
@@ -460,14 +470,44 @@ candor_application_startup (GApplication *application)
   open_device (self);
 }
 
+/* Returns: (transfer none): the most recently focused document window, or a new one
+ * (the first offers the stories a crash left unsaved). */
+static CandorWindow *
+ensure_window (CandorApplication *self)
+{
+  CandorWindow *window;
+
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (CANDOR_IS_WINDOW (l->data))
+      return l->data;
+
+  window = candor_window_new (self);
+  gtk_window_present (GTK_WINDOW (window));
+  if (!self->recovery_offered)
+    {
+      self->recovery_offered = TRUE;
+      candor_window_offer_recovery (window);
+    }
+  return window;
+}
+
 static void
 candor_application_activate (GApplication *application)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  gtk_window_present (GTK_WINDOW (ensure_window (CANDOR_APPLICATION (application))));
+}
 
-  if (window == NULL)
-    window = GTK_WINDOW (candor_window_new (CANDOR_APPLICATION (application)));
-  gtk_window_present (window);
+/* Files from the command line (or the file manager) open as Open… opens them. */
+static void
+candor_application_open (GApplication  *application,
+                         GFile        **files,
+                         int            n_files,
+                         const char    *hint)
+{
+  CandorWindow *window = ensure_window (CANDOR_APPLICATION (application));
+
+  for (int i = 0; i < n_files; i++)
+    candor_window_open_file (window, files[i]);
 }
 
 static void
@@ -554,6 +594,7 @@ candor_application_class_init (CandorApplicationClass *klass)
   object_class->get_property = candor_application_get_property;
   app_class->startup = candor_application_startup;
   app_class->activate = candor_application_activate;
+  app_class->open = candor_application_open;
   app_class->shutdown = candor_application_shutdown;
 
   properties[PROP_DEVICE] =

@@ -95,6 +95,12 @@ struct _CandorDocument
   Action         *open_action;   /* (nullable): the step edits are added to */
   gboolean        keep_open;     /* accept or stream: all edits go to open_action */
 
+  /* A drag and drop inside the view, between begin_move and end_move. */
+  LoomAuthorship *move_runs;     /* (nullable): origins of the dragged characters */
+  guint           move_inserted; /* code points of them inserted at the drop point so far */
+  guint           move_offset;   /* where the drop inserted them */
+  gboolean        move_deleted;  /* the dragged range was deleted: a move, not a copy */
+
   GtkTextMark    *stream_mark;   /* (nullable): end of the streamed passage */
   char           *stream_suggestion;
   guint           stream_offset;
@@ -296,6 +302,26 @@ insert_text_after_cb (GtkTextBuffer  *buffer,
   if (self->replaying > 0 || n_chars == 0)
     return;
 
+  /* The dragged text arriving at the drop point, possibly in pieces (one per run of
+   * tags): each piece takes the origins of the characters it copies. */
+  if (self->mode == INSERT_TYPED && self->move_runs != NULL &&
+      self->move_inserted + n_chars <= loom_authorship_get_length (self->move_runs))
+    {
+      g_autoptr(LoomAuthorship) piece = loom_authorship_copy_range (self->move_runs,
+                                                                    self->move_inserted, n_chars);
+
+      record_edit (self, EDIT_INSERT, offset, inserted);
+      if (self->move_inserted == 0)
+        {
+          self->move_offset = offset;
+          mark_edited_at (self, offset);
+        }
+      loom_authorship_insert_authorship (self->authorship, offset, piece);
+      self->move_inserted += n_chars;
+      emit_changed (self);
+      return;
+    }
+
   if (self->mode == INSERT_TYPED && self->paste_pending)
     {
       if (g_get_monotonic_time () - self->paste_time <= PASTE_WINDOW_US)
@@ -393,6 +419,15 @@ delete_range_after_cb (GtkTextBuffer  *buffer,
   removed = loom_authorship_copy_range (self->authorship, self->delete_offset, n_chars);
   loom_authorship_delete (self->authorship, self->delete_offset, n_chars);
 
+  /* Moving text by drag and drop rewrites none of it: the characters live on at the
+   * drop point with their origins. */
+  if (self->move_runs != NULL)
+    {
+      self->move_deleted = TRUE;
+      emit_changed (self);
+      return;
+    }
+
   /* What is left of a suggestion the author deleted from has been edited. */
   for (guint i = 0; i < loom_authorship_get_n_runs (removed); i++)
     {
@@ -467,6 +502,7 @@ candor_document_finalize (GObject *object)
   g_ptr_array_unref (self->undo_stack);
   g_ptr_array_unref (self->redo_stack);
   g_clear_pointer (&self->open_action, action_free);
+  g_clear_object (&self->move_runs);
   g_free (self->stream_suggestion);
 
   G_OBJECT_CLASS (candor_document_parent_class)->finalize (object);
@@ -945,6 +981,61 @@ candor_document_mark_paste (CandorDocument *self,
   self->paste_internal = !!internal;
   self->paste_time = g_get_monotonic_time ();
   self->paste_used = FALSE;
+}
+
+void
+candor_document_begin_move (CandorDocument    *self,
+                            const GtkTextIter *start,
+                            const GtkTextIter *end)
+{
+  guint from, to;
+
+  g_return_if_fail (CANDOR_IS_DOCUMENT (self));
+  g_return_if_fail (start != NULL && end != NULL);
+  g_return_if_fail (self->stream_mark == NULL);
+
+  candor_document_end_move (self);
+  from = MIN (gtk_text_iter_get_offset (start), gtk_text_iter_get_offset (end));
+  to = MAX (gtk_text_iter_get_offset (start), gtk_text_iter_get_offset (end));
+  if (from == to)
+    return;
+
+  flush_typing (self);
+  close_action (self);
+  self->move_runs = loom_authorship_copy_range (self->authorship, from, to - from);
+  self->move_inserted = 0;
+  self->move_deleted = FALSE;
+  /* The insert at the drop point and the delete of the dragged range come in separate
+   * user actions, the delete only when the drag ends: one undo step holds both. */
+  self->keep_open = TRUE;
+}
+
+void
+candor_document_end_move (CandorDocument *self)
+{
+  g_return_if_fail (CANDOR_IS_DOCUMENT (self));
+
+  if (self->move_runs == NULL)
+    return;
+
+  /* Dropped but not taken away: a copy, which is an internal paste as with the clipboard. */
+  if (!self->move_deleted && self->move_inserted > 0)
+    {
+      JsonObject *fields = json_object_new ();
+      const char *source;
+
+      json_object_set_int_member (fields, "offset", self->move_offset);
+      json_object_set_int_member (fields, "length", self->move_inserted);
+      json_object_set_boolean_member (fields, "internal", TRUE);
+      source = log_event (self, "paste", fields);
+      loom_authorship_set_origin (self->authorship, self->move_offset, self->move_inserted,
+                                  LOOM_ORIGIN_PASTED, source);
+    }
+
+  g_clear_object (&self->move_runs);
+  self->keep_open = FALSE;
+  close_action (self);
+  emit_changed (self);
 }
 
 gboolean

@@ -80,6 +80,16 @@ void            candor_document_set_stream_suggestion (CandorDocument *self,
 void            candor_document_mark_paste        (CandorDocument *self,
                                                    gboolean        internal);
 
+/* Drag and drop inside the view: GtkTextView inserts the dragged text at the drop point
+ * and, when the drag ends as a move, deletes the dragged range. The view calls begin_move
+ * with that range when the drop arrives and end_move when the drag ends; the insert takes
+ * the dragged characters' origins, insert and delete are one undo step, and a drop that
+ * ends without the delete (a copy) is an internal paste. */
+void            candor_document_begin_move        (CandorDocument    *self,
+                                                   const GtkTextIter *start,
+                                                   const GtkTextIter *end);
+void            candor_document_end_move          (CandorDocument    *self);
+
 /* Undo/redo that restore text AND origins (the view's Ctrl+Z / Ctrl+Shift+Z call these). */
 gboolean        candor_document_can_undo          (CandorDocument *self);
 gboolean        candor_document_can_redo          (CandorDocument *self);

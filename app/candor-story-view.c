@@ -6,7 +6,11 @@
  * (or stops Continue); Ctrl+Space asks for a suggestion now; Ctrl+Enter continues the
  * story; Ctrl+Z and Ctrl+Shift+Z undo and redo through the document, which restores the
  * origins with the text. They are read in the capture phase, before the text view's own
- * bindings, so a key that does not apply falls through to them.
+ * bindings, so a key that does not apply falls through to them. Ctrl+M opens the story
+ * notes (memory and author's note), edited in place: they are the document's.
+ *
+ * Drag and drop stays GtkTextView's own (drop position, scrolling, move or copy); the view
+ * only tells the document where dropped text comes from, so a move keeps its origins.
  */
 #include "config.h"
 
@@ -44,6 +48,14 @@ struct _CandorStoryView
   GtkMenuButton              *context_button;
   GtkLabel                   *context_label;
   GtkToggleButton            *color_button;
+  GtkMenuButton              *notes_button;
+  GtkPopover                 *notes_popover;
+  GtkTextView                *memory_view;
+  GtkTextView                *authors_note_view;
+
+  /* The document's "memory" and "authors-note" ↔ the notes editors; a group follows the
+   * document without holding it, whichever of the two goes first. */
+  GBindingGroup              *notes_bindings;
 };
 
 G_DEFINE_FINAL_TYPE (CandorStoryView, candor_story_view, ADW_TYPE_BIN)
@@ -268,6 +280,127 @@ controller_state_cb (CandorStoryView *self)
   update_banner (self);
 }
 
+/* The notes editors show the document's notes and write to them as the author types. */
+static void
+bind_notes (CandorStoryView *self)
+{
+  if (self->notes_bindings == NULL)
+    {
+      self->notes_bindings = g_binding_group_new ();
+      g_binding_group_bind (self->notes_bindings, "memory",
+                            gtk_text_view_get_buffer (self->memory_view), "text",
+                            G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+      g_binding_group_bind (self->notes_bindings, "authors-note",
+                            gtk_text_view_get_buffer (self->authors_note_view), "text",
+                            G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+    }
+  g_binding_group_set_source (self->notes_bindings, self->document);
+}
+
+static void
+edit_notes_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  CandorStoryView *self = CANDOR_STORY_VIEW (widget);
+
+  gtk_menu_button_popup (self->notes_button);
+  gtk_widget_grab_focus (GTK_WIDGET (self->memory_view));
+}
+
+static void
+notes_closed_cb (CandorStoryView *self)
+{
+  /* Back to the story, where the author was writing. */
+  gtk_widget_grab_focus (GTK_WIDGET (self->text_view));
+}
+
+static void
+drag_ended_cb (CandorStoryView *self)
+{
+  if (self->document != NULL)
+    candor_document_end_move (self->document);
+}
+
+/* Whether @drag carries the selection of @buffer. The text view drags its selection as
+ * gtk_text_buffer_get_selection_content(), a copy of the buffer made when the drag began,
+ * with the buffer's tag table (each document has its own) and the same selection. */
+static gboolean
+drag_is_from_buffer (GdkDrag       *drag,
+                     GtkTextBuffer *buffer)
+{
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autofree char *dragged = NULL;
+  g_autofree char *selected = NULL;
+  GtkTextBuffer *copy;
+  GtkTextIter start, end;
+
+  g_value_init (&value, GTK_TYPE_TEXT_BUFFER);
+  if (!gdk_content_provider_get_value (gdk_drag_get_content (drag), &value, NULL))
+    return FALSE;
+  copy = g_value_get_object (&value);
+  if (copy == NULL
+      || gtk_text_buffer_get_tag_table (copy) != gtk_text_buffer_get_tag_table (buffer)
+      || !gtk_text_buffer_get_selection_bounds (copy, &start, &end))
+    return FALSE;
+  dragged = gtk_text_iter_get_slice (&start, &end);
+  if (!gtk_text_buffer_get_selection_bounds (buffer, &start, &end))
+    return FALSE;
+  selected = gtk_text_iter_get_slice (&start, &end);
+
+  return g_str_equal (dragged, selected);
+}
+
+/* The text view's drop target has read the dropped text and is about to insert it at
+ * the drop point. Dragged from this story's own selection, it is a move (or a copy)
+ * whose origins the document keeps; from elsewhere in Candor, an internal paste; from
+ * another application, an external one. */
+static void
+drop_value_cb (CandorStoryView *self,
+               GParamSpec      *pspec,
+               GtkDropTarget   *target)
+{
+  GdkDrop *drop = gtk_drop_target_get_current_drop (target);
+  GdkDrag *drag = drop != NULL ? gdk_drop_get_drag (drop) : NULL;
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end;
+
+  /* The value is cleared again when the drop ends. */
+  if (gtk_drop_target_get_value (target) == NULL || self->document == NULL)
+    return;
+
+  buffer = candor_document_get_buffer (self->document);
+  if (drag != NULL && drag_is_from_buffer (drag, buffer)
+      && gtk_text_buffer_get_selection_bounds (buffer, &start, &end))
+    {
+      candor_document_begin_move (self->document, &start, &end);
+      /* After GtkTextView's own handler, which deletes the dragged text on a move. */
+      g_signal_connect_object (drag, "dnd-finished", G_CALLBACK (drag_ended_cb), self,
+                               G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+      g_signal_connect_object (drag, "cancel", G_CALLBACK (drag_ended_cb), self,
+                               G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+    }
+  else
+    candor_document_mark_paste (self->document, drag != NULL);
+}
+
+/* GtkTextView takes drops with a GtkDropTarget of its own, whose "value" is set right
+ * before the "drop" that inserts it. */
+static void
+watch_drops (CandorStoryView *self)
+{
+  g_autoptr(GListModel) controllers = NULL;
+
+  controllers = gtk_widget_observe_controllers (GTK_WIDGET (self->text_view));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) c = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (c))
+        g_signal_connect_swapped (c, "notify::value", G_CALLBACK (drop_value_cb), self);
+    }
+}
+
 static void
 paste_clipboard_cb (CandorStoryView *self)
 {
@@ -322,6 +455,7 @@ candor_story_view_set_document (CandorStoryView *self,
   g_signal_connect_swapped (self->controller, "notify::error", G_CALLBACK (controller_state_cb),
                             self);
   g_signal_connect_swapped (document, "changed", G_CALLBACK (queue_refresh), self);
+  bind_notes (self);
 
   controller_state_cb (self);
   queue_refresh (self);
@@ -426,6 +560,9 @@ candor_story_view_dispose (GObject *object)
   CandorStoryView *self = CANDOR_STORY_VIEW (object);
 
   g_clear_handle_id (&self->refresh_id, g_source_remove);
+  if (self->notes_bindings != NULL)
+    g_binding_group_set_source (self->notes_bindings, NULL);
+  g_clear_object (&self->notes_bindings);
   if (self->document != NULL)
     g_signal_handlers_disconnect_by_data (self->document, self);
   if (self->controller != NULL)
@@ -469,6 +606,14 @@ candor_story_view_class_init (CandorStoryViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CandorStoryView, context_button);
   gtk_widget_class_bind_template_child (widget_class, CandorStoryView, context_label);
   gtk_widget_class_bind_template_child (widget_class, CandorStoryView, color_button);
+  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, notes_button);
+  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, notes_popover);
+  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, memory_view);
+  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, authors_note_view);
+
+  gtk_widget_class_install_action (widget_class, "story.edit-notes", NULL, edit_notes_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, GDK_CONTROL_MASK,
+                                       "story.edit-notes", NULL);
 }
 
 static void
@@ -484,6 +629,9 @@ candor_story_view_init (CandorStoryView *self)
   gtk_widget_add_controller (GTK_WIDGET (self->text_view), key);
   g_signal_connect_swapped (self->text_view, "paste-clipboard", G_CALLBACK (paste_clipboard_cb),
                             self);
+  g_signal_connect_swapped (self->notes_popover, "closed", G_CALLBACK (notes_closed_cb), self);
+
+  watch_drops (self);
 
   for (guint o = 0; o < LOOM_N_ORIGINS; o++)
     {

@@ -25,6 +25,7 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "candor-suggestion-controller.h"
@@ -964,6 +965,42 @@ mark_set_cb (CandorSuggestionController *self,
     end_request (self, TRUE);
 }
 
+/* The log's agents list describes the model once per document (the file hash tells one
+ * model from another), so a reader of the record can tell which model suggested what. */
+static void
+record_model_agent (CandorSuggestionController *self)
+{
+  LoomEventLog *log;
+  const char *path;
+  g_autofree char *file_name = NULL;
+  LoomModelAgent agent = { 0 };
+  GStatBuf st;
+
+  if (self->document == NULL || self->model == NULL)
+    return;
+  log = candor_document_get_log (self->document);
+  for (guint i = 0; i < loom_event_log_get_n_models (log); i++)
+    {
+      LoomModelAgent known;
+
+      loom_event_log_get_model (log, i, &known);
+      if (g_strcmp0 (known.sha256, self->model_sha256) == 0)
+        return;
+    }
+
+  path = loom_text_model_get_path (self->model);
+  file_name = g_path_get_basename (path);
+  /* The same name as the `suggest` events give it. */
+  agent.name = loom_text_model_get_name (self->model);
+  if (agent.name == NULL)
+    agent.name = file_name;
+  agent.file_name = file_name;
+  agent.sha256 = self->model_sha256;
+  agent.size = g_stat (path, &st) == 0 ? (guint64) st.st_size : 0;
+  agent.licence = loom_text_model_get_license (self->model);
+  loom_event_log_add_model (log, &agent);
+}
+
 static void
 hash_done_cb (GObject      *source,
               GAsyncResult *result,
@@ -976,6 +1013,7 @@ hash_done_cb (GObject      *source,
     {
       g_free (self->model_sha256);
       self->model_sha256 = g_steal_pointer (&sha256);
+      record_model_agent (self);
     }
 }
 

@@ -694,6 +694,292 @@ test_context (void)
   fixture_close (&f);
 }
 
+/* The text views of the story notes, found as the author finds them: Ctrl+M opens the
+ * notes with the memory focused; the author's note is the other editor beside it. */
+static void
+open_notes (Fixture      *f,
+            GtkTextView **memory,
+            GtkTextView **authors_note)
+{
+  GtkWidget *view = GTK_WIDGET (f->view);
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (view);
+  GtkWidget *focus, *box;
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && !found; i++)
+    {
+      g_autoptr(GtkEventController) c = g_list_model_get_item (controllers, i);
+      if (!GTK_IS_SHORTCUT_CONTROLLER (c))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (c)) && !found; j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (c), j);
+          GtkShortcutTrigger *trigger = gtk_shortcut_get_trigger (shortcut);
+          if (GTK_IS_KEYVAL_TRIGGER (trigger)
+              && gtk_keyval_trigger_get_keyval (GTK_KEYVAL_TRIGGER (trigger)) == GDK_KEY_m
+              && gtk_keyval_trigger_get_modifiers (GTK_KEYVAL_TRIGGER (trigger))
+                   == GDK_CONTROL_MASK)
+            found = gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut),
+                                                  GTK_SHORTCUT_ACTION_EXCLUSIVE, view,
+                                                  gtk_shortcut_get_arguments (shortcut));
+        }
+    }
+  g_assert_true (found);
+
+  focus = gtk_root_get_focus (GTK_ROOT (f->window));
+  g_assert_true (GTK_IS_TEXT_VIEW (focus));
+  g_assert_true (focus != GTK_WIDGET (f->text_view));
+  g_assert_true (gtk_widget_get_mapped (focus));
+  *memory = GTK_TEXT_VIEW (focus);
+
+  /* memory_view → scrolled window → box of the popover, whose last child scrolls the
+   * author's note. */
+  box = gtk_widget_get_ancestor (focus, GTK_TYPE_SCROLLED_WINDOW);
+  box = gtk_widget_get_parent (box);
+  *authors_note = GTK_TEXT_VIEW (gtk_scrolled_window_get_child (
+    GTK_SCROLLED_WINDOW (gtk_widget_get_last_child (box))));
+  g_assert_true (GTK_IS_TEXT_VIEW (*authors_note));
+  g_assert_true (*authors_note != *memory);
+}
+
+static char *
+view_text (GtkTextView *view)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (view);
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+/* The notes editors write to the document (which is then modified), show what it holds,
+ * and follow the view to another document. */
+static void
+test_notes (void)
+{
+  Fixture f;
+  GtkTextView *memory, *authors_note;
+  g_autoptr(CandorDocument) other = candor_document_new ();
+  g_autofree char *shown = NULL;
+
+  fixture_open (&f);
+  g_assert_false (candor_document_get_modified (f.document));
+  open_notes (&f, &memory, &authors_note);
+
+  g_signal_emit_by_name (memory, "insert-at-cursor", "A story about a cat.");
+  g_assert_cmpstr (candor_document_get_memory (f.document), ==, "A story about a cat.");
+  g_assert_true (candor_document_get_modified (f.document));
+  g_signal_emit_by_name (authors_note, "insert-at-cursor", "Keep it happy.");
+  g_assert_cmpstr (candor_document_get_authors_note (f.document), ==, "Keep it happy.");
+  /* The notes are not the story: its text and origins stay as they were. */
+  g_assert_cmpuint (gtk_text_buffer_get_char_count (f.buffer), ==, 0);
+  g_assert_cmpuint (loom_authorship_get_length (candor_document_get_authorship (f.document)), ==,
+                    0);
+
+  candor_document_set_authors_note (f.document, "Keep it sad.");
+  shown = view_text (authors_note);
+  g_assert_cmpstr (shown, ==, "Keep it sad.");
+
+  /* Another story in the view: the editors show its notes and write to it alone. */
+  candor_document_set_memory (other, "A story about a dog.");
+  candor_story_view_set_document (f.view, other);
+  g_clear_pointer (&shown, g_free);
+  shown = view_text (memory);
+  g_assert_cmpstr (shown, ==, "A story about a dog.");
+  g_clear_pointer (&shown, g_free);
+  shown = view_text (authors_note);
+  g_assert_cmpstr (shown, ==, "");
+  g_signal_emit_by_name (authors_note, "insert-at-cursor", "Short sentences.");
+  g_assert_cmpstr (candor_document_get_authors_note (other), ==, "Short sentences.");
+  g_assert_cmpstr (candor_document_get_authors_note (f.document), ==, "Keep it sad.");
+  g_assert_cmpstr (candor_document_get_memory (f.document), ==, "A story about a cat.");
+
+  gtk_popover_popdown (GTK_POPOVER (gtk_widget_get_ancestor (GTK_WIDGET (memory),
+                                                             GTK_TYPE_POPOVER)));
+  fixture_close (&f);
+}
+
+/* The memory written in its editor opens the next context the model sees. */
+static void
+test_notes_context (void)
+{
+  Fixture f;
+  GtkTextView *memory, *authors_note;
+  g_autofree char *ghost = NULL;
+  const char *context;
+
+  if (!load_model ())
+    return;
+  fixture_open (&f);
+  type (&f, "Once upon a time, there was a little girl named Lily.");
+  open_notes (&f, &memory, &authors_note);
+  g_signal_emit_by_name (memory, "insert-at-cursor", "Lily has a red kite.");
+  g_signal_emit_by_name (authors_note, "insert-at-cursor", "Happy ending.");
+  gtk_popover_popdown (GTK_POPOVER (gtk_widget_get_ancestor (GTK_WIDGET (memory),
+                                                             GTK_TYPE_POPOVER)));
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (f.window)) == GTK_WIDGET (f.text_view));
+
+  ghost = suggest (&f);
+  context = candor_suggestion_controller_get_context (f.controller);
+  g_assert_nonnull (context);
+  g_assert_true (g_str_has_prefix (context, "Lily has a red kite.\n\n"));
+  g_assert_nonnull (strstr (context, "Happy ending."));
+  g_assert_true (g_str_has_suffix (context, "named Lily."));
+  fixture_close (&f);
+}
+
+/* A move by drag and drop, as GtkTextView makes it: the drop inserts the dragged text at
+ * the drop point (one interactive insert of the string), then the end of the drag deletes
+ * the selection it came from. The view hooks the text view's drop target to call
+ * begin_move at the drop and end_move when the drag ends. */
+static void
+drag_and_drop (Fixture  *f,
+               guint     from,
+               guint     to,
+               guint     drop_at,
+               gboolean  move)
+{
+  GtkTextIter start, end, drop;
+  g_autofree char *dragged = NULL;
+
+  gtk_text_buffer_get_iter_at_offset (f->buffer, &start, from);
+  gtk_text_buffer_get_iter_at_offset (f->buffer, &end, to);
+  gtk_text_buffer_select_range (f->buffer, &start, &end);
+  dragged = gtk_text_iter_get_slice (&start, &end);
+
+  candor_document_begin_move (f->document, &start, &end);
+  gtk_text_buffer_get_iter_at_offset (f->buffer, &drop, drop_at);
+  g_assert_true (gtk_text_buffer_insert_interactive (f->buffer, &drop, dragged, -1, TRUE));
+  if (move)
+    g_assert_true (gtk_text_buffer_delete_selection (f->buffer, TRUE, TRUE));
+  candor_document_end_move (f->document);
+
+  g_assert_cmpuint (gtk_text_buffer_get_char_count (f->buffer), ==,
+                    loom_authorship_get_length (candor_document_get_authorship (f->document)));
+}
+
+static gboolean
+drop_target_hooked (Fixture *f)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (f->text_view));
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) c = g_list_model_get_item (controllers, i);
+      if (GTK_IS_DROP_TARGET (c)
+          && g_signal_handler_find (c, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, f->view) != 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_drag_and_drop (void)
+{
+  Fixture f;
+  g_autofree char *id = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(LoomAuthorship) runs_before = NULL;
+  g_autoptr(LoomAuthorship) runs_moved = NULL;
+  LoomAuthorship *runs;
+  GtkTextIter iter;
+  guint pastes;
+
+  fixture_open (&f);
+  g_assert_true (drop_target_hooked (&f));
+  runs = candor_document_get_authorship (f.document);
+
+  /* "Typed start. " typed, "Model words." the model's, " The end." typed. */
+  type (&f, "Typed start. ");
+  id = candor_document_log_suggest (f.document, "test-model", NULL, "Typed start. ",
+                                    "Model words.", 1.0, 0.95, 7, 12);
+  gtk_text_buffer_get_end_iter (f.buffer, &iter);
+  candor_document_accept (f.document, &iter, "Model words.", id, CANDOR_ACCEPT_ALL);
+  gtk_text_buffer_get_end_iter (f.buffer, &iter);
+  gtk_text_buffer_place_cursor (f.buffer, &iter);
+  type (&f, " The end.");
+  runs_before = loom_authorship_copy (runs);
+  pastes = count_events (&f, "paste");
+
+  /* The model's sentence dragged to the end stays the model's, not edited. */
+  drag_and_drop (&f, 13, 25, 34, TRUE);
+  text = buffer_text (&f);
+  g_assert_cmpstr (text, ==, "Typed start.  The end.Model words.");
+  g_assert_cmpuint (loom_authorship_get_n_runs (runs), ==, 2);
+  {
+    guint start, length;
+    LoomOrigin origin;
+
+    loom_authorship_get_run (runs, 0, &start, &length, &origin);
+    g_assert_cmpuint (start, ==, 0);
+    g_assert_cmpuint (length, ==, 22);
+    g_assert_cmpint (origin, ==, LOOM_ORIGIN_HUMAN_TYPED);
+    loom_authorship_get_run (runs, 1, &start, &length, &origin);
+    g_assert_cmpuint (start, ==, 22);
+    g_assert_cmpuint (length, ==, 12);
+    g_assert_cmpint (origin, ==, LOOM_ORIGIN_AI_ACCEPTED);
+    g_assert_cmpstr (loom_authorship_get_run_source (runs, 1), ==, id);
+  }
+  {
+    g_autoptr(LoomProvenanceSummary) summary = candor_document_dup_summary (f.document);
+    g_assert_cmpuint (summary->accepted_then_edited, ==, 0);
+  }
+  g_assert_cmpuint (count_events (&f, "paste"), ==, pastes);
+  runs_moved = loom_authorship_copy (runs);
+
+  /* One undo puts text and origins back; redo moves them again. */
+  g_assert_true (candor_document_can_undo (f.document));
+  candor_document_undo (f.document);
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (&f);
+  g_assert_cmpstr (text, ==, "Typed start. Model words. The end.");
+  g_assert_true (loom_authorship_equal (runs, runs_before));
+  candor_document_redo (f.document);
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (&f);
+  g_assert_cmpstr (text, ==, "Typed start.  The end.Model words.");
+  g_assert_true (loom_authorship_equal (runs, runs_moved));
+
+  /* Typing after the drop is a step of its own, not part of the move. */
+  gtk_text_buffer_get_end_iter (f.buffer, &iter);
+  gtk_text_buffer_place_cursor (f.buffer, &iter);
+  type (&f, "!");
+  g_assert_cmpint (origin_at (&f, 34), ==, LOOM_ORIGIN_HUMAN_TYPED);
+  candor_document_undo (f.document);
+  g_assert_true (loom_authorship_equal (runs, runs_moved));
+
+  /* A drop that leaves the dragged text where it was is a copy: an internal paste. */
+  drag_and_drop (&f, 22, 27, 0, FALSE);
+  g_clear_pointer (&text, g_free);
+  text = buffer_text (&f);
+  g_assert_cmpstr (text, ==, "ModelTyped start.  The end.Model words.");
+  for (guint i = 0; i < 5; i++)
+    g_assert_cmpint (origin_at (&f, i), ==, LOOM_ORIGIN_PASTED);
+  g_assert_cmpint (origin_at (&f, 5), ==, LOOM_ORIGIN_HUMAN_TYPED);
+  g_assert_cmpint (origin_at (&f, 27), ==, LOOM_ORIGIN_AI_ACCEPTED);
+  g_assert_cmpuint (count_events (&f, "paste"), ==, pastes + 1);
+  g_assert_cmpstr (last_event_kind (&f), ==, "paste");
+  {
+    LoomEventLog *log = candor_document_get_log (f.document);
+    JsonObject *fields = json_object_get_object_member (
+      loom_event_log_get_event (log, loom_event_log_get_n_events (log) - 1), "fields");
+    g_assert_true (json_object_get_boolean_member (fields, "internal"));
+    g_assert_cmpint (json_object_get_int_member (fields, "length"), ==, 5);
+  }
+  candor_document_undo (f.document);
+  g_assert_true (loom_authorship_equal (runs, runs_moved));
+
+  /* Dropped from another application: an external paste, as the view marks it. */
+  candor_document_mark_paste (f.document, FALSE);
+  gtk_text_buffer_get_start_iter (f.buffer, &iter);
+  g_assert_true (gtk_text_buffer_insert_interactive (f.buffer, &iter, "Dropped. ", -1, TRUE));
+  g_assert_cmpint (origin_at (&f, 0), ==, LOOM_ORIGIN_PASTED);
+  g_assert_cmpint (origin_at (&f, 8), ==, LOOM_ORIGIN_PASTED);
+  g_assert_cmpint (origin_at (&f, 9), ==, LOOM_ORIGIN_HUMAN_TYPED);
+  g_assert_cmpstr (last_event_kind (&f), ==, "paste");
+  fixture_close (&f);
+}
+
 static void
 save (GtkWidget  *widget,
       const char *name)
@@ -792,6 +1078,9 @@ main (int   argc,
   g_test_add_func ("/app/story/continue", test_continue);
   g_test_add_func ("/app/story/automatic", test_automatic);
   g_test_add_func ("/app/story/context", test_context);
+  g_test_add_func ("/app/story/notes", test_notes);
+  g_test_add_func ("/app/story/notes-context", test_notes_context);
+  g_test_add_func ("/app/story/drag-and-drop", test_drag_and_drop);
   g_test_add_func ("/app/story/screenshots", test_screenshots);
 
   status = g_test_run ();
