@@ -19,7 +19,10 @@
 #define QUANT_WEIGHTS4
 #include "common.glsl"
 
-#define TM    32   // rows of A (and C) per workgroup
+// TM × TN is what lavapipe's LLVM must compile fully unrolled: 16 × 8 runs the 512×2048×2048
+// F16 product in ~230 ms (8 × 8: ~390) and compiles in ~20 s per variant; 32 × 8 or
+// 16 × 16 run faster still but take minutes to compile, on every cold shader cache.
+#define TM    16   // rows of A (and C) per workgroup
 #define TN    8    // rows of W (columns of C) per invocation
 #define WG_N  32   // invocations, along N
 #define LANES 8    // invocations that share the loads of A

@@ -82,7 +82,7 @@ typedef struct
 static const TypedKernel typed_matvec_reduce = { "matvec_", "", 1, 1, 1, FALSE };
 static const TypedKernel typed_matvec_rows = { "matvec_", "_rows", 1, 256, 2, TRUE };
 static const TypedKernel typed_matmul_tiled = { "matmul_", "", 64, 64, 0, FALSE };
-static const TypedKernel typed_matmul_blocked = { "matmul_", "_blocked", 32, 256, 2, TRUE };
+static const TypedKernel typed_matmul_blocked = { "matmul_", "_blocked", 16, 256, 2, TRUE };
 
 /* Checks what every typed kernel needs; sets @row_bytes. */
 static gboolean
