@@ -177,3 +177,35 @@ candor_test_save_screenshot (GdkTexture *texture,
   g_assert_true (gdk_texture_save_to_png (texture, path));
   return path;
 }
+
+/* A new private directory for a test's files, from a g_dir_make_tmp() template. */
+char *
+candor_test_make_temp_dir (const char *template)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp (template, &error);
+
+  g_assert_no_error (error);
+  return dir;
+}
+
+/* Removes @path and, when it is a directory, everything below it. */
+void
+candor_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    {
+      g_remove (path);
+      return;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      candor_test_remove_tree (child);
+    }
+  g_rmdir (path);
+}

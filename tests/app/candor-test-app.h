@@ -19,5 +19,7 @@ GdkTexture        *candor_test_render           (GtkWidget  *widget);
 void               candor_test_assert_not_blank (GdkTexture *texture);
 char              *candor_test_save_screenshot  (GdkTexture *texture,
                                                  const char *name);
+char              *candor_test_make_temp_dir    (const char *template);
+void               candor_test_remove_tree      (const char *path);
 
 G_END_DECLS

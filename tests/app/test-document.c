@@ -445,36 +445,6 @@ test_stream (void)
   assert_text (document, "Begin. One day the sun rose.");
 }
 
-static char *
-make_temp_dir (void)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp ("candor-test-document-XXXXXX", &error);
-
-  g_assert_no_error (error);
-
-  return dir;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_remove (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
 
 /* A story with every kind of origin and event. */
 static CandorDocument *
@@ -512,7 +482,7 @@ make_story (void)
 static void
 test_save_load (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-document-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "story.candor", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(CandorDocument) document = make_story ();
@@ -556,7 +526,7 @@ test_save_load (void)
   type (loaded, "X");
   g_assert_true (loom_event_log_verify (candor_document_get_log (loaded), NULL));
 
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 static void
@@ -649,7 +619,7 @@ change_runs (JsonObject *root)
 static void
 test_bad_files (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-document-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "story.candor", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(CandorDocument) document = make_story ();
@@ -690,13 +660,13 @@ test_bad_files (void)
     g_assert_true (g_file_equal (candor_document_get_file (document), file));
   }
 
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 static void
 test_import (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-document-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "draft.txt", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(CandorDocument) document = NULL;
@@ -727,13 +697,13 @@ test_import (void)
   g_assert_null (document);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
 
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 static void
 test_export (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-document-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "story.md", NULL);
   g_autofree char *sidecar_path = g_build_filename (dir, "story.provenance.json", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -775,7 +745,7 @@ test_export (void)
   g_assert_cmpint (json_object_get_int_member (json_object_get_object_member (summary, "suggestions"),
                                                "rejected"), ==, 1);
 
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 static void
@@ -786,7 +756,7 @@ test_autosave (void)
   g_autoptr(GFile) autosave = candor_document_get_autosave_file (document);
   g_autoptr(GPtrArray) files = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-document-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "story.candor", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autofree char *text = NULL;
@@ -825,14 +795,14 @@ test_autosave (void)
   candor_document_discard_autosave (document);
   g_assert_false (g_file_query_exists (autosave, NULL));
 
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *state_dir = make_temp_dir ();
+  g_autofree char *state_dir = candor_test_make_temp_dir ("candor-test-document-XXXXXX");
   int status;
 
   /* Autosaves go to a private state folder, set before GLib reads it. */
@@ -852,7 +822,7 @@ main (int   argc,
   g_test_add_func ("/app/document/autosave", test_autosave);
 
   status = g_test_run ();
-  remove_tree (state_dir);
+  candor_test_remove_tree (state_dir);
 
   return status;
 }

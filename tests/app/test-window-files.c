@@ -11,34 +11,6 @@
 #include "candor-test-app.h"
 #include "candor-window.h"
 
-static char *
-make_temp_dir (void)
-{
-  g_autoptr(GError) error = NULL;
-  char *dir = g_dir_make_tmp ("candor-test-window-files-XXXXXX", &error);
-
-  g_assert_no_error (error);
-  return dir;
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_remove (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  g_rmdir (path);
-}
 
 static void
 iterate (void)
@@ -187,7 +159,7 @@ test_actions (void)
 static void
 test_save_open (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-window-files-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "tale.candor", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(CandorDocument) saved = NULL;
@@ -237,7 +209,7 @@ test_save_open (void)
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "tale.candor — Candor");
 
   destroy_window (window);
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 static void
@@ -276,7 +248,7 @@ assert_open_fails (CandorWindow *window,
 static void
 test_bad_files (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-window-files-XXXXXX");
   g_autofree char *good_path = g_build_filename (dir, "good.candor", NULL);
   g_autofree char *bad_path = g_build_filename (dir, "bad.candor", NULL);
   g_autoptr(GFile) good = g_file_new_for_path (good_path);
@@ -313,13 +285,13 @@ test_bad_files (void)
 
   destroy_window (empty);
   destroy_window (window);
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 static void
 test_export (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-window-files-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "tale.md", NULL);
   g_autofree char *sidecar_path = g_build_filename (dir, "tale.provenance.json", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -345,7 +317,7 @@ test_export (void)
   g_assert_null (candor_document_get_file (document_of (window)));
 
   destroy_window (window);
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 static gboolean
@@ -424,7 +396,7 @@ test_autosave_recover (void)
 static void
 test_close_saved (void)
 {
-  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-window-files-XXXXXX");
   g_autofree char *path = g_build_filename (dir, "tale.candor", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GError) error = NULL;
@@ -439,14 +411,14 @@ test_close_saved (void)
   g_assert_null (find_message_dialog ());
   g_assert_null (window);
 
-  remove_tree (dir);
+  candor_test_remove_tree (dir);
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *state_dir = make_temp_dir ();
+  g_autofree char *state_dir = candor_test_make_temp_dir ("candor-test-window-files-XXXXXX");
   int status;
 
   /* Autosaves go to a private state folder, set before GLib reads it. */
@@ -461,6 +433,6 @@ main (int   argc,
   g_test_add_func ("/app/window-files/close-saved", test_close_saved);
 
   status = g_test_run ();
-  remove_tree (state_dir);
+  candor_test_remove_tree (state_dir);
   return status;
 }
