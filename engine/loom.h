@@ -18,6 +18,8 @@
 #include "provenance/loom-authorship.h"
 #include "provenance/loom-event-log.h"
 #include "provenance/loom-provenance-summary.h"
+#include "image/loom-image.h"
+#include "image/loom-image-model.h"
 
 #undef LOOM_INSIDE
 

@@ -1,15 +1,18 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-// unary.comp — out[i] = f(x[i]) over n floats: scale, SiLU, GELU (tanh or erf form).
+// unary.comp — out[i] = f(x[i]) over n floats: scale, SiLU, GELU (tanh or erf form),
+// quick GELU.
 //
 // Four elements per invocation, as vec4s when the windows allow (see binary.comp).
 
 #include "common.glsl"
+#include "erf.glsl"
 
-#define OP_SCALE     0
-#define OP_SILU      1
-#define OP_GELU_TANH 2
-#define OP_GELU_ERF  3
+#define OP_SCALE      0
+#define OP_SILU       1
+#define OP_GELU_TANH  2
+#define OP_GELU_ERF   3
+#define OP_QUICK_GELU 4
 #define WG_SIZE 64
 
 layout (local_size_x = WG_SIZE) in;
@@ -31,17 +34,6 @@ layout (push_constant) uniform Push
   float scale;    // OP_SCALE only
 } p;
 
-// erf by Abramowitz and Stegun 7.1.26: absolute error below 1.5e-7.
-vec4 erf_approx (vec4 v)
-{
-  vec4 s = sign (v);
-  vec4 a = abs (v);
-  vec4 t = 1.0 / (1.0 + 0.3275911 * a);
-  vec4 poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741
-              + t * (-1.453152027 + t * 1.061405429))));
-  return s * (1.0 - poly * exp (-a * a));
-}
-
 vec4 apply (vec4 v)
 {
   if (OP == OP_SCALE)
@@ -54,7 +46,9 @@ vec4 apply (vec4 v)
       vec4 u = clamp (0.7978845608 * (v + 0.044715 * v * v * v), -10.0, 10.0);
       return 0.5 * v * (1.0 + tanh (u));
     }
-  return 0.5 * v * (1.0 + erf_approx (v * 0.7071067812));
+  if (OP == OP_QUICK_GELU)
+    return v / (1.0 + exp (-1.702 * v));
+  return loom_gelu_erf (v);
 }
 
 void main ()

@@ -23,6 +23,9 @@ static const Command commands[] = {
   { "generate", candor_cli_generate, "Continue a prompt with a GGUF text model" },
   { "bench", candor_cli_bench, "Measure a text model's prompt and generation speed (JSON)" },
   { "make-model", candor_cli_make_model, "Write a random-weight Llama model (tests, benchmarks)" },
+  { "image", candor_cli_image, "Generate an image with a Stable Diffusion model" },
+  { "bench-image", candor_cli_bench_image, "Measure an image model's speed (JSON)" },
+  { "make-image-model", candor_cli_make_image_model, "Write a random-weight SD model (tests, benchmarks)" },
 };
 
 static void
@@ -31,7 +34,7 @@ print_usage (FILE *out)
   fprintf (out, "Usage: candor-cli COMMAND [OPTION…]\n\n"
                 "Candor's engine, Loom, from the command line.\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf (out, "  %-17s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nRun “candor-cli COMMAND --help” for a command's options.\n"
                 "Environment: LOOM_DEVICE=<index|name> chooses the device, LOOM_PROFILE=1 "
                 "prints GPU time per operation.\n");

@@ -24,4 +24,17 @@ int candor_cli_info      (int    argc,
 int candor_cli_tokenize  (int    argc,
                           char **argv);
 
+int candor_cli_image      (int    argc,
+                          char **argv);
+int candor_cli_bench_image (int  argc,
+                            char **argv);
+int candor_cli_make_image_model (int    argc,
+                                 char **argv);
+
+/* Shared by the benchmarks (cli-common.c). */
+guint64 candor_cli_peak_host_memory (void);
+/* Sorts @values. */
+double  candor_cli_median           (double *values,
+                                     int     n);
+
 G_END_DECLS

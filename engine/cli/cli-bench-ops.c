@@ -43,6 +43,18 @@ static const LoomOpCase bench_cases[] = {
   MATMUL (LOOM_TENSOR_F16),
   MATMUL (LOOM_TENSOR_Q8_0),
   MATMUL (LOOM_TENSOR_Q4_K),
+  /* The SD UNet's first resolution: 320 → 320 channels, 3×3, on a 64×64 latent, in both
+   * kernels. */
+  { .kind = LOOM_OP_CONV2D, .rows = 320, .cols = 320, .inner = 64, .width = 64,
+    .type = LOOM_TENSOR_F16, .kernel = 3, .stride = 1, .pad = 1, .bias = TRUE },
+  { .kind = LOOM_OP_CONV2D_BLOCKED, .rows = 320, .cols = 320, .inner = 64, .width = 64,
+    .type = LOOM_TENSOR_F16, .kernel = 3, .stride = 1, .pad = 1, .bias = TRUE },
+  /* SD 1.x's level-0 self-attention at 512 × 512 (4096 tokens, 8 heads of 40) in both
+   * kernels, and that level's group norm and layer norm. */
+  { LOOM_OP_FLASH_ATTENTION, 4096, 8, 40, 0 },
+  { LOOM_OP_FLASH_ATTENTION_ROWS, 4096, 8, 40, 0 },
+  { LOOM_OP_GROUP_NORM_SILU, 320, 4096, 32, 0 },
+  { LOOM_OP_LAYER_NORM, 4096, 320, 0, 0 },
 };
 
 /* Floating-point operations the op does, for GFLOP/s. */
@@ -58,6 +70,20 @@ flops (const LoomOpCase *c)
     case LOOM_OP_MATMUL_TILED:
     case LOOM_OP_MATMUL_BLOCKED:
       return 2 * m * n * k;
+    case LOOM_OP_CONV2D:  /* c_out = m, c_in = n, a map of k × width */
+    case LOOM_OP_CONV2D_BLOCKED:
+      {
+        const LoomConv2d conv = {
+          .c_in = c->cols, .h = c->inner, .w = c->width, .c_out = c->rows,
+          .kernel = c->kernel != 0 ? c->kernel : 3, .stride = c->stride != 0 ? c->stride : 1,
+          .pad = c->pad, .pad_extra_end = c->pad_extra_end,
+        };
+        return 2.0 * m * n * conv.kernel * conv.kernel * loom_conv2d_out_h (&conv)
+               * loom_conv2d_out_w (&conv);
+      }
+    case LOOM_OP_FLASH_ATTENTION:  /* q·kᵀ and p·v over n_kv = n_q keys, per head */
+    case LOOM_OP_FLASH_ATTENTION_ROWS:
+      return 4 * m * m * n * k;
     case LOOM_OP_SILU:
     case LOOM_OP_GELU_TANH:
     case LOOM_OP_GELU_ERF:

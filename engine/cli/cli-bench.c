@@ -17,36 +17,6 @@
 #include "candor-cli.h"
 #include "loom-internal.h"
 
-/* The process's peak resident memory (VmHWM), in bytes; 0 when unknown. */
-static guint64
-peak_host_memory (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
-    return 0;
-  line = strstr (status, "VmHWM:");
-  return line != NULL ? g_ascii_strtoull (line + 6, NULL, 10) * 1024 : 0;
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *values,
-        int     n)
-{
-  qsort (values, (size_t) n, sizeof (double), compare_doubles);
-  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 static gboolean
 forward (LoomCommand    *cmd,
          LoomLlamaState *state,
@@ -161,7 +131,7 @@ candor_cli_bench (int    argc,
     }
 
   {
-    double prompt_median = median (prompt_s, repeat), gen_median = median (gen_s, repeat);
+    double prompt_median = candor_cli_median (prompt_s, repeat), gen_median = candor_cli_median (gen_s, repeat);
     double weights = (double) loom_text_model_get_weight_bytes (model);
     const LoomWeight *embd = loom_text_model_get_token_embd (model);
     const LoomWeight *output = loom_text_model_get_output (model);
@@ -201,7 +171,7 @@ candor_cli_bench (int    argc,
     json_builder_set_member_name (b, "runs");
     json_builder_add_int_value (b, repeat);
     json_builder_set_member_name (b, "peak_host_mib");
-    json_builder_add_double_value (b, peak_host_memory () / 1048576.0);
+    json_builder_add_double_value (b, candor_cli_peak_host_memory () / 1048576.0);
     json_builder_set_member_name (b, "peak_device_mib");
     json_builder_add_double_value (b, loom_device_get_memory_peak (device) / 1048576.0);
     json_builder_end_object (b);

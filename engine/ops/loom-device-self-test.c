@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "formats/loom-tensor-type.h"
 #include "loom-error.h"
 #include "loom-op-case.h"
 #include "runtime/loom-progress.h"
@@ -26,6 +27,8 @@ static const LoomOpCase self_test_cases[] = {
   { LOOM_OP_MATVEC_ROWS, 1, 131, 257, 3 },
   { LOOM_OP_MATMUL_TILED, 67, 131, 257, 3 },
   { LOOM_OP_MATMUL_BLOCKED, 67, 131, 257, 3 },
+  { .kind = LOOM_OP_CONV2D, .rows = 67, .cols = 19, .inner = 13, .width = 11, .offset = 3,
+    .type = LOOM_TENSOR_F16, .kernel = 3, .stride = 1, .pad = 1, .bias = TRUE },
 };
 
 typedef struct

@@ -81,20 +81,77 @@ loom_op_kind_to_string (LoomOpKind kind)
     [LOOM_OP_ATTENTION_ONLINE] = "attention-online",
     [LOOM_OP_GET_ROW] = "get-row",
     [LOOM_OP_BIAS] = "bias",
+    [LOOM_OP_CONV2D] = "conv2d",
+    [LOOM_OP_CONV2D_BLOCKED] = "conv2d-blocked",
+    [LOOM_OP_UPSAMPLE] = "upsample",
+    [LOOM_OP_ADD_CHANNEL] = "add-channel",
+    [LOOM_OP_TRANSPOSE] = "transpose",
+    [LOOM_OP_QUICK_GELU] = "quick-gelu",
+    [LOOM_OP_GROUP_NORM] = "group-norm",
+    [LOOM_OP_GROUP_NORM_SILU] = "group-norm-silu",
+    [LOOM_OP_LAYER_NORM] = "layer-norm",
+    [LOOM_OP_FLASH_ATTENTION] = "flash-attention",
+    [LOOM_OP_FLASH_ATTENTION_ROWS] = "flash-attention-rows",
+    [LOOM_OP_GEGLU] = "geglu",
+    [LOOM_OP_TIMESTEP_EMBEDDING] = "timestep-embedding",
   };
 
   g_return_val_if_fail (kind < LOOM_N_OPS, NULL);
   return names[kind];
 }
 
+/* Conv2d cases: c_out = rows, c_in = cols, an inner × width map. */
+static LoomConv2d
+case_conv (const LoomOpCase *c)
+{
+  return (LoomConv2d) {
+    .c_in = c->cols,
+    .h = c->inner,
+    .w = c->width,
+    .c_out = c->rows,
+    .kernel = c->kernel != 0 ? c->kernel : 3,
+    .stride = c->stride != 0 ? c->stride : 1,
+    .pad = c->pad,
+    .w_type = c->type,
+    .pad_extra_end = c->pad_extra_end,
+  };
+}
+
 char *
 loom_op_case_describe (const LoomOpCase *c)
 {
   const LoomTensorTypeInfo *type = loom_tensor_type_get_info (c->type);
+  g_autofree char *what = NULL;
 
-  return g_strdup_printf ("%s %" G_GSIZE_FORMAT "x%" G_GSIZE_FORMAT "x%" G_GSIZE_FORMAT
+  what = g_strdup_printf ("%s %" G_GSIZE_FORMAT "x%" G_GSIZE_FORMAT "x%" G_GSIZE_FORMAT
                           " %s offset=%" G_GSIZE_FORMAT, loom_op_kind_to_string (c->kind),
                           c->rows, c->cols, c->inner, type != NULL ? type->name : "?", c->offset);
+  if (c->kind == LOOM_OP_CONV2D || c->kind == LOOM_OP_CONV2D_BLOCKED)
+    {
+      LoomConv2d conv = case_conv (c);
+      return g_strdup_printf ("%s width=%" G_GSIZE_FORMAT " kernel=%u stride=%u pad=%u%s%s", what,
+                              conv.w, conv.kernel, conv.stride, conv.pad,
+                              conv.pad_extra_end ? "+1" : "", c->bias ? " bias" : "");
+    }
+  if (c->kind == LOOM_OP_FLASH_ATTENTION || c->kind == LOOM_OP_FLASH_ATTENTION_ROWS)
+    return g_strdup_printf ("%s n_kv=%" G_GSIZE_FORMAT " row_pad=%" G_GSIZE_FORMAT, what,
+                            c->n_kv != 0 ? c->n_kv : c->rows, c->row_pad);
+  return g_steal_pointer (&what);
+}
+
+/* Flash-attention cases: rows queries × cols heads × inner head_dim. */
+static LoomFlashAttention
+case_flash (const LoomOpCase *c)
+{
+  return (LoomFlashAttention) {
+    .n_q = c->rows,
+    .n_kv = c->n_kv != 0 ? c->n_kv : c->rows,
+    .n_heads = c->cols,
+    .head_dim = c->inner,
+    .q_stride = c->cols * c->inner + c->row_pad,
+    .kv_stride = c->cols * c->inner + 2 * c->row_pad,
+    .scale = (float) (1.0 / sqrt ((double) c->inner)),
+  };
 }
 
 static gsize
@@ -200,10 +257,74 @@ case_shape (const LoomOpCase *c,
       spec (&s->inputs[0], c->type, r * n, -2, 2);
       spec (&s->out, LOOM_TENSOR_F32, n, 0, 0);
       break;
+    case LOOM_OP_CONV2D:
+    case LOOM_OP_CONV2D_BLOCKED:
+      {
+        LoomConv2d conv = case_conv (c);
+        s->n_inputs = c->bias ? 3 : 2;
+        spec (&s->inputs[0], LOOM_TENSOR_F32, conv.c_in * conv.h * conv.w, -1, 1);
+        spec (&s->inputs[1], c->type, conv.c_out * conv.c_in * conv.kernel * conv.kernel, -1, 1);
+        spec (&s->inputs[2], LOOM_TENSOR_F32, conv.c_out, -1, 1);
+        spec (&s->out, LOOM_TENSOR_F32,
+              conv.c_out * loom_conv2d_out_h (&conv) * loom_conv2d_out_w (&conv), 0, 0);
+      }
+      break;
+    case LOOM_OP_UPSAMPLE:
+      s->n_inputs = 1;
+      spec (&s->inputs[0], LOOM_TENSOR_F32, r * k * n, -4, 4);
+      spec (&s->out, LOOM_TENSOR_F32, 4 * r * k * n, 0, 0);
+      break;
+    case LOOM_OP_ADD_CHANNEL:
+      s->n_inputs = 1;
+      spec (&s->inputs[0], LOOM_TENSOR_F32, r, -1, 1);
+      spec (&s->out, LOOM_TENSOR_F32, r * n, -4, 4);
+      break;
+    case LOOM_OP_TRANSPOSE:
+      s->n_inputs = 1;
+      spec (&s->inputs[0], LOOM_TENSOR_F32, r * n, -4, 4);
+      spec (&s->out, LOOM_TENSOR_F32, r * n, 0, 0);
+      break;
+    case LOOM_OP_GROUP_NORM:
+    case LOOM_OP_GROUP_NORM_SILU:
+      /* Values around a mean well off zero, which a one-pass variance would cancel. */
+      s->n_inputs = 3;
+      spec (&s->inputs[0], LOOM_TENSOR_F32, r * n, -2, 6);
+      spec (&s->inputs[1], LOOM_TENSOR_F32, r, 0.5, 1.5);
+      spec (&s->inputs[2], LOOM_TENSOR_F32, r, -1, 1);
+      spec (&s->out, LOOM_TENSOR_F32, r * n, 0, 0);
+      break;
+    case LOOM_OP_LAYER_NORM:
+      s->n_inputs = 3;
+      spec (&s->inputs[0], LOOM_TENSOR_F32, r * n, -2, 6);
+      spec (&s->inputs[1], LOOM_TENSOR_F32, n, 0.5, 1.5);
+      spec (&s->inputs[2], LOOM_TENSOR_F32, n, -1, 1);
+      spec (&s->out, LOOM_TENSOR_F32, r * n, 0, 0);
+      break;
+    case LOOM_OP_FLASH_ATTENTION:
+    case LOOM_OP_FLASH_ATTENTION_ROWS:
+      {
+        LoomFlashAttention a = case_flash (c);
+        s->n_inputs = 3;
+        spec (&s->inputs[0], LOOM_TENSOR_F32, a.n_q * a.q_stride, -3, 3);
+        spec (&s->inputs[1], LOOM_TENSOR_F32, a.n_kv * a.kv_stride, -1, 1);
+        spec (&s->inputs[2], LOOM_TENSOR_F32, a.n_kv * a.kv_stride, -1, 1);
+        spec (&s->out, LOOM_TENSOR_F32, r * n * k, 0, 0);
+      }
+      break;
+    case LOOM_OP_GEGLU:
+      s->n_inputs = 1;
+      spec (&s->inputs[0], LOOM_TENSOR_F32, r * 2 * n, -4, 4);
+      spec (&s->out, LOOM_TENSOR_F32, r * n, 0, 0);
+      break;
+    case LOOM_OP_TIMESTEP_EMBEDDING:
+      s->n_inputs = 0;
+      spec (&s->out, LOOM_TENSOR_F32, n, 0, 0);
+      break;
     case LOOM_OP_SCALE:
     case LOOM_OP_SILU:
     case LOOM_OP_GELU_TANH:
     case LOOM_OP_GELU_ERF:
+    case LOOM_OP_QUICK_GELU:
     case LOOM_N_OPS:
     default:
       s->n_inputs = 1;
@@ -431,6 +552,53 @@ loom_op_case_record (LoomCommand    *cmd,
     case LOOM_OP_GET_ROW:
       loom_op_get_row (cmd, in0, c->type, n, (guint32) (r / 2), out);
       break;
+    case LOOM_OP_CONV2D:
+    case LOOM_OP_CONV2D_BLOCKED:
+      {
+        LoomConv2d conv = case_conv (c);
+        LoomView in2 = tensor_view (&data->inputs[2]);
+        if (c->kind == LOOM_OP_CONV2D)
+          loom_op_conv2d_tiled (cmd, in0, in1, c->bias ? &in2 : NULL, out, &conv);
+        else
+          loom_op_conv2d_blocked (cmd, in0, in1, c->bias ? &in2 : NULL, out, &conv);
+      }
+      break;
+    case LOOM_OP_UPSAMPLE:
+      loom_op_upsample_nearest (cmd, in0, out, r, k, n);
+      break;
+    case LOOM_OP_ADD_CHANNEL:
+      loom_op_add_channel (cmd, out, in0, r, n);
+      break;
+    case LOOM_OP_TRANSPOSE:
+      loom_op_transpose (cmd, in0, out, r, n);
+      break;
+    case LOOM_OP_QUICK_GELU:
+      loom_op_unary (cmd, LOOM_UNARY_QUICK_GELU, in0, out, n, 0);
+      break;
+    case LOOM_OP_GROUP_NORM:
+    case LOOM_OP_GROUP_NORM_SILU:
+      loom_op_group_norm (cmd, in0, in1, tensor_view (&data->inputs[2]), out, r, n, k, CASE_EPS,
+                          c->kind == LOOM_OP_GROUP_NORM_SILU);
+      break;
+    case LOOM_OP_LAYER_NORM:
+      loom_op_layer_norm (cmd, in0, in1, tensor_view (&data->inputs[2]), out, r, n, CASE_EPS);
+      break;
+    case LOOM_OP_FLASH_ATTENTION:
+    case LOOM_OP_FLASH_ATTENTION_ROWS:
+      {
+        LoomFlashAttention a = case_flash (c);
+        if (c->kind == LOOM_OP_FLASH_ATTENTION)
+          loom_op_flash_attention_tiled (cmd, in0, in1, tensor_view (&data->inputs[2]), out, &a);
+        else
+          loom_op_flash_attention_rows (cmd, in0, in1, tensor_view (&data->inputs[2]), out, &a);
+      }
+      break;
+    case LOOM_OP_GEGLU:
+      loom_op_geglu (cmd, in0, out, r, n);
+      break;
+    case LOOM_OP_TIMESTEP_EMBEDDING:
+      loom_op_timestep_embedding (cmd, out, n, (float) k);
+      break;
     case LOOM_N_OPS:
     default:
       g_return_if_reached ();
@@ -561,6 +729,68 @@ reference (LoomOpCaseData *data,
       for (gsize i = 0; i < n_out; i++)
         bound[i] = c->type == LOOM_TENSOR_F32 || c->type == LOOM_TENSOR_F16
                    ? 0.0 : ULP * fabs (want[i]);
+      break;
+    case LOOM_OP_CONV2D:
+    case LOOM_OP_CONV2D_BLOCKED:
+      {
+        LoomConv2d conv = case_conv (c);
+        g_autofree float *magnitude = g_new0 (float, MAX (n_out, 1));
+        loom_ref_conv2d (a, b, c->bias ? data->inputs[2].values : NULL, want, magnitude,
+                         conv.c_in, conv.h, conv.w, conv.c_out, conv.kernel, conv.stride, conv.pad,
+                         conv.pad_extra_end ? 1 : 0);
+        /* A sum of c_in·k² products, and the bias: f16 weights are decoded exactly. */
+        loom_bounds_matmul (magnitude, want, bound, n_out,
+                            conv.c_in * conv.kernel * conv.kernel + (c->bias ? 1 : 0));
+      }
+      break;
+    case LOOM_OP_UPSAMPLE:
+      loom_ref_upsample_nearest (a, want, r, k, n);
+      loom_bounds_exact (bound, n_out);
+      break;
+    case LOOM_OP_ADD_CHANNEL:
+      memcpy (want, x0, n_out * sizeof (float));
+      loom_ref_add_channel (want, a, r, n);
+      loom_bounds_exact (bound, n_out);
+      break;
+    case LOOM_OP_TRANSPOSE:
+      loom_ref_transpose (a, want, r, n);
+      loom_bounds_exact (bound, n_out);
+      break;
+    case LOOM_OP_QUICK_GELU:
+      loom_ref_quick_gelu (a, want, n_out);
+      loom_bounds_quick_gelu (a, want, bound, n_out);
+      break;
+    case LOOM_OP_GROUP_NORM:
+    case LOOM_OP_GROUP_NORM_SILU:
+      {
+        gboolean silu = c->kind == LOOM_OP_GROUP_NORM_SILU;
+        loom_ref_group_norm (a, b, data->inputs[2].values, want, r, n, k, CASE_EPS, silu);
+        loom_bounds_group_norm (a, b, data->inputs[2].values, bound, r, n, k, CASE_EPS, silu);
+      }
+      break;
+    case LOOM_OP_LAYER_NORM:
+      loom_ref_layer_norm (a, b, data->inputs[2].values, want, r, n, CASE_EPS);
+      loom_bounds_layer_norm (a, b, data->inputs[2].values, bound, r, n, CASE_EPS);
+      break;
+    case LOOM_OP_FLASH_ATTENTION:
+    case LOOM_OP_FLASH_ATTENTION_ROWS:
+      {
+        LoomFlashAttention fa = case_flash (c);
+        g_autofree float *magnitude = g_new0 (float, MAX (n_out, 1));
+        double score_error, max_score;
+        loom_ref_flash_attention (a, b, data->inputs[2].values, want, fa.n_q, fa.n_kv, fa.n_heads,
+                                  fa.head_dim, fa.q_stride, fa.kv_stride, fa.scale, &score_error,
+                                  &max_score, magnitude);
+        loom_bounds_flash_attention (magnitude, bound, n_out, fa.n_kv, score_error, max_score);
+      }
+      break;
+    case LOOM_OP_GEGLU:
+      loom_ref_geglu (a, want, r, n);
+      loom_bounds_geglu (a, want, bound, r, n);
+      break;
+    case LOOM_OP_TIMESTEP_EMBEDDING:
+      loom_ref_timestep_embedding (want, n, (double) (float) k);
+      loom_bounds_timestep_embedding (bound, n, (double) (float) k);
       break;
     case LOOM_N_OPS:
     default:

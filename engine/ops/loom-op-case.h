@@ -41,6 +41,19 @@ typedef enum
   LOOM_OP_ATTENTION_ONLINE,  /* one pass */
   LOOM_OP_GET_ROW,
   LOOM_OP_BIAS,
+  LOOM_OP_CONV2D,          /* the GPU-shaped kernel (shared-memory tiles), whatever the device */
+  LOOM_OP_CONV2D_BLOCKED,  /* the CPU-shaped kernel */
+  LOOM_OP_UPSAMPLE,
+  LOOM_OP_ADD_CHANNEL,
+  LOOM_OP_TRANSPOSE,
+  LOOM_OP_QUICK_GELU,
+  LOOM_OP_GROUP_NORM,
+  LOOM_OP_GROUP_NORM_SILU,
+  LOOM_OP_LAYER_NORM,
+  LOOM_OP_FLASH_ATTENTION,       /* the GPU-shaped kernel (tiles), whatever the device */
+  LOOM_OP_FLASH_ATTENTION_ROWS,  /* the CPU-shaped kernel */
+  LOOM_OP_GEGLU,
+  LOOM_OP_TIMESTEP_EMBEDDING,
   LOOM_N_OPS,
 } LoomOpKind;
 
@@ -52,7 +65,21 @@ typedef enum
  *   kv-store:                       rows tokens × cols values, stored at row 5
  *   attention*:                     rows queries × cols heads × inner head_dim, after 5
  *                                   cached positions, with cols/2 KV heads when cols is even
- *   get-row:                        a rows × cols table of @type, row rows/2 read */
+ *   get-row:                        a rows × cols table of @type, row rows/2 read
+ *   conv2d*:                        rows c_out, cols c_in, an inner × width map; weights of
+ *                                   @type (F32 or F16), kernel, stride, pad, pad_extra_end
+ *                                   and bias as the fields below say
+ *   upsample:                       rows channels of inner × cols
+ *   add-channel:                    rows channels × cols values
+ *   transpose:                      rows × cols
+ *   quick-gelu:                     cols = elements
+ *   group-norm*:                    rows channels × cols (h·w) values, in inner groups
+ *   layer-norm:                     rows × cols
+ *   flash-attention*:               rows queries × cols heads × inner head_dim over n_kv
+ *                                   keys; rows of q are heads·head_dim + row_pad floats
+ *                                   apart, rows of k and v heads·head_dim + 2·row_pad
+ *   geglu:                          rows × cols outputs (x is rows × 2·cols)
+ *   timestep-embedding:             cols = dim, at timestep inner */
 typedef struct
 {
   LoomOpKind kind;
@@ -61,6 +88,16 @@ typedef struct
   gsize      inner;
   gsize      offset;  /* in front of each tensor: elements of f32 tensors, 2-byte units of others */
   guint32    type;    /* weights or table: a LoomTensorType (LOOM_TENSOR_F32 = 0) */
+  /* conv2d only: */
+  gsize      width;          /* of the input map */
+  guint      kernel;         /* 0 means 3 */
+  guint      stride;         /* 0 means 1 */
+  guint      pad;
+  gboolean   pad_extra_end;
+  gboolean   bias;
+  /* flash-attention only: */
+  gsize      n_kv;           /* 0 means rows */
+  gsize      row_pad;
 } LoomOpCase;
 
 typedef struct _LoomOpCaseData LoomOpCaseData;

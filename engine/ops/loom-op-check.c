@@ -211,6 +211,180 @@ loom_bounds_matmul (const float *magnitude,
     bound[i] = gamma * magnitude[i] + ULP * fabs (want[i]) + FLUSH * (k + 1);
 }
 
+/* x·σ(1.702·x): as SiLU, with an argument that carries two more roundings (the
+ * constant and the product), which move σ by at most 2·1.702|x| u relative. */
+void
+loom_bounds_quick_gelu (const float *x,
+                        const float *want,
+                        double      *bound,
+                        gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    bound[i] = (8.0 + 4.5 * fabs (x[i])) * ULP * fabs (want[i]) + FLUSH;
+}
+
+/* One normalisation of n values (a group or a row), y = (x − μ)·r·γ + β with
+ * r = 1/√(σ² + eps), then SiLU, as group_norm.comp and layer_norm.comp compute it, with
+ * sums of at most @depth additions per term (u = 2⁻²⁴):
+ *   the mean is off by δμ ≤ depth·u·Σ|x|/n + 6u·|μ| (the sum, then a 2.5-ULP division);
+ *   the squared deviations from the computed mean sum to V + n·δμ² (V = Σ(x − μ)²), each
+ *   term off by 3u and the sum by depth·u; the division, + eps and inversesqrt add
+ *   6u relative and 2 ULP, and the square root halves the variance's relative error;
+ *   y then carries r's error, δμ, and the roundings of x − μ, r·γ, the product and + β.
+ * SiLU's slope is below 1.1, and adds its own error (as loom_bounds_silu). Value i takes
+ * γ and β of channel i / @per_channel. */
+static void
+normalize_bounds (const float *x,
+                  const float *weight,
+                  const float *bias,
+                  double      *bound,
+                  gsize        n,
+                  gsize        per_channel,
+                  double       depth,
+                  float        eps,
+                  gboolean     silu)
+{
+  double u = ULP / 2.0;
+  double mean = 0.0, abs_sum = 0.0, var = 0.0, r, d_mean, d_var, rho;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      mean += x[i];
+      abs_sum += fabs (x[i]);
+    }
+  mean /= n;
+  for (gsize i = 0; i < n; i++)
+    var += (x[i] - mean) * (x[i] - mean);
+  r = 1.0 / sqrt (var / n + eps);
+  d_mean = depth * u * abs_sum / n + 6.0 * u * fabs (mean) + FLUSH;
+  d_var = n * d_mean * d_mean + 1.01 * (depth + 3.0) * u * (var + n * d_mean * d_mean);
+  rho = 0.5 * 1.01 * ((d_var / n) / (var / n + eps) + 6.0 * u) + 4.0 * u;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize c = i / per_channel;
+      double dev = fabs (x[i] - mean);
+      double y = (x[i] - mean) * r * weight[c] + bias[c];
+      double error = fabs (weight[c]) * r * (dev * (rho + 3.0 * u) + d_mean * (1.0 + rho))
+                     + 2.0 * u * (fabs (y) + fabs (bias[c])) + FLUSH;
+
+      if (silu)
+        {
+          double s = y / (1.0 + exp (-y));
+          error = 1.1 * error + (8.0 + 2.0 * fabs (y)) * ULP * fabs (s) + FLUSH;
+        }
+      bound[i] = error;
+    }
+}
+
+/* group_norm.comp: 256 invocations, each summing vec4s serially (four lanes, then their
+ * two-level sum), then a workgroup reduction whose depth is below its size whatever
+ * the subgroups. */
+void
+loom_bounds_group_norm (const float *x,
+                        const float *weight,
+                        const float *bias,
+                        double      *bound,
+                        gsize        channels,
+                        gsize        hw,
+                        gsize        groups,
+                        float        eps,
+                        gboolean     silu)
+{
+  gsize per_group = channels / groups, n = per_group * hw;
+  double depth = (n + 1023) / 1024 + 2 + 256;
+
+  for (gsize g = 0; g < groups; g++)
+    normalize_bounds (x + g * n, weight + g * per_group, bias + g * per_group, bound + g * n,
+                      n, hw, depth, eps, silu);
+}
+
+/* layer_norm.comp: sums as rms_norm.comp's (loom_reduction_depth). */
+void
+loom_bounds_layer_norm (const float *x,
+                        const float *weight,
+                        const float *bias,
+                        double      *bound,
+                        gsize        rows,
+                        gsize        cols,
+                        float        eps)
+{
+  for (gsize r = 0; r < rows; r++)
+    normalize_bounds (x + r * cols, weight, bias, bound + r * cols, cols, 1,
+                      loom_reduction_depth (cols), eps, FALSE);
+}
+
+/* Flash attention, relative to Σ p·|v| (@magnitude): the scores' error δ moves the
+ * output by 2δ (as loom_bounds_attention); each probability exp(s − m) by
+ * (3 + 5·max|s|) ULP (exp over a spread of at most 2·max|s|, and the rounded
+ * difference); the rescalings exp(m − m′), one per tile (at most n_kv/4 tiles), compound
+ * to 4 ULP per tile plus 2 ULP per unit the maximum grows in all (at most 2·max|s|); the
+ * output and the sum of probabilities are sums of at most n_kv + n_kv/4 + 128 terms
+ * (serial within and across tiles, and partial sums of up to 128 invocations); the
+ * final division adds 2.5 ULP. */
+void
+loom_bounds_flash_attention (const float *magnitude,
+                             double      *bound,
+                             gsize        n,
+                             gsize        n_kv,
+                             double       max_score_error,
+                             double       max_score)
+{
+  double u = ULP / 2.0;
+  gsize tiles = (n_kv + 3) / 4;
+  gsize depth = n_kv + tiles + 128;
+  double ulps = 3.0 + 5.0 * max_score + 4.0 * tiles + 4.0 * max_score + 3.5;
+  double relative = 2.0 * max_score_error + ulps * ULP
+                    + 2.0 * depth * u / (1.0 - depth * u);
+
+  for (gsize i = 0; i < n; i++)
+    bound[i] = relative * magnitude[i] + FLUSH * (n_kv + 1);
+}
+
+/* a·gelu_erf(gate): |a| times GELU's error (as loom_bounds_gelu_erf), then one more
+ * rounding. */
+void
+loom_bounds_geglu (const float *x,
+                   const float *want,
+                   double      *bound,
+                   gsize        rows,
+                   gsize        cols)
+{
+  for (gsize r = 0; r < rows; r++)
+    for (gsize c = 0; c < cols; c++)
+      {
+        double a = x[r * 2 * cols + c], gate = x[r * 2 * cols + cols + c];
+        double gelu = 0.5 * gate * (1.0 + erf (gate / G_SQRT2));
+        double e = fabs (gate) / G_SQRT2;
+        double gelu_error = 0.5 * fabs (gate) * (1.5e-7 + (16.0 + 2.0 * e * e) * ULP)
+                            + 2.0 * ULP * fabs (gelu) + FLUSH;
+
+        bound[r * cols + c] = fabs (a) * gelu_error + ULP * fabs (want[r * cols + c]) + FLUSH;
+      }
+}
+
+/* cos and sin of θ = t·f_i, f_i = exp(x), x = −ln(10000)·i/half: x carries three
+ * roundings and a 2.5-ULP division (7u relative), exp (3 + 2|x|) ULP and the product
+ * with t one more rounding, so θ is off by θ·(7 + 11|x|)·u; the reduction by 2π adds
+ * about 16u; Vulkan bounds sin and cos on [−π, π] to an absolute 2⁻¹¹. */
+void
+loom_bounds_timestep_embedding (double *bound,
+                                gsize   dim,
+                                double  timestep)
+{
+  double u = ULP / 2.0;
+  gsize half = dim / 2;
+
+  for (gsize i = 0; i < half; i++)
+    {
+      double x = log (10000.0) * i / half;
+      double theta = fabs (timestep) * exp (-x);
+
+      bound[i] = bound[half + i] = theta * (7.0 + 11.0 * x) * u + 16.0 * u + ldexp (1.0, -11)
+                                   + FLUSH;
+    }
+}
+
 gboolean
 loom_check_close (const float  *got,
                   const float  *want,

@@ -78,6 +78,41 @@ void     loom_bounds_matmul     (const float *magnitude,
                                  gsize        n,
                                  gsize        k);
 
+void     loom_bounds_quick_gelu (const float *x,
+                                 const float *want,
+                                 double      *bound,
+                                 gsize        n);
+void     loom_bounds_group_norm (const float *x,
+                                 const float *weight,
+                                 const float *bias,
+                                 double      *bound,
+                                 gsize        channels,
+                                 gsize        hw,
+                                 gsize        groups,
+                                 float        eps,
+                                 gboolean     silu);
+void     loom_bounds_layer_norm (const float *x,
+                                 const float *weight,
+                                 const float *bias,
+                                 double      *bound,
+                                 gsize        rows,
+                                 gsize        cols,
+                                 float        eps);
+void     loom_bounds_flash_attention (const float *magnitude,
+                                      double      *bound,
+                                      gsize        n,
+                                      gsize        n_kv,
+                                      double       max_score_error,
+                                      double       max_score);
+void     loom_bounds_geglu      (const float *x,
+                                 const float *want,
+                                 double      *bound,
+                                 gsize        rows,
+                                 gsize        cols);
+void     loom_bounds_timestep_embedding (double *bound,
+                                         gsize   dim,
+                                         double  timestep);
+
 gboolean loom_check_close       (const float  *got,
                                  const float  *want,
                                  const double *bound,

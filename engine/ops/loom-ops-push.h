@@ -145,4 +145,123 @@ typedef struct
 } LoomBiasPush;
 G_STATIC_ASSERT (sizeof (LoomBiasPush) == 16);
 
+/* shaders/conv2d.comp */
+typedef struct
+{
+  guint32 c_in;
+  guint32 h;
+  guint32 w;
+  guint32 c_out;
+  guint32 h_out;
+  guint32 w_out;
+  guint32 stride;
+  guint32 pad;
+  guint32 w_ld;
+  guint32 x_base;
+  guint32 w_base;
+  guint32 b_base;
+  guint32 out_base;
+  guint32 flags;  /* LOOM_CONV2D_PUSH_BIAS, LOOM_CONV2D_PUSH_ACCUMULATE */
+} LoomConv2dPush;
+G_STATIC_ASSERT (sizeof (LoomConv2dPush) == 56);
+
+#define LOOM_CONV2D_PUSH_BIAS       1u
+#define LOOM_CONV2D_PUSH_ACCUMULATE 2u
+
+/* shaders/upsample_nearest.comp */
+typedef struct
+{
+  guint32 rows;
+  guint32 w;
+  guint32 x_base;
+  guint32 out_base;
+} LoomUpsamplePush;
+G_STATIC_ASSERT (sizeof (LoomUpsamplePush) == 16);
+
+/* shaders/add_channel.comp */
+typedef struct
+{
+  guint32 n;
+  guint32 hw;
+  guint32 start;
+  guint32 x_base;
+  guint32 b_base;
+} LoomAddChannelPush;
+G_STATIC_ASSERT (sizeof (LoomAddChannelPush) == 20);
+
+/* shaders/transpose.comp */
+typedef struct
+{
+  guint32 rows;
+  guint32 cols;
+  guint32 x_ld;
+  guint32 out_ld;
+  guint32 x_base;
+  guint32 out_base;
+} LoomTransposePush;
+G_STATIC_ASSERT (sizeof (LoomTransposePush) == 24);
+
+/* shaders/group_norm.comp */
+typedef struct
+{
+  guint32 groups;
+  guint32 group_size;
+  guint32 hw;
+  guint32 x_base;
+  guint32 w_base;
+  guint32 b_base;
+  guint32 out_base;
+  float   eps;
+} LoomGroupNormPush;
+G_STATIC_ASSERT (sizeof (LoomGroupNormPush) == 32);
+
+/* shaders/layer_norm.comp */
+typedef struct
+{
+  guint32 rows;
+  guint32 cols;
+  guint32 x_base;
+  guint32 w_base;
+  guint32 b_base;
+  guint32 out_base;
+  float   eps;
+} LoomLayerNormPush;
+G_STATIC_ASSERT (sizeof (LoomLayerNormPush) == 28);
+
+/* shaders/flash_attn.comp and shaders/flash_attn_rows.comp */
+typedef struct
+{
+  guint32 n_q;
+  guint32 n_kv;
+  guint32 n_heads;
+  guint32 q_stride;
+  guint32 kv_stride;
+  guint32 out_stride;
+  guint32 q_base;
+  guint32 k_base;
+  guint32 v_base;
+  guint32 out_base;
+  float   scale;
+} LoomFlashAttentionPush;
+G_STATIC_ASSERT (sizeof (LoomFlashAttentionPush) == 44);
+
+/* shaders/geglu.comp */
+typedef struct
+{
+  guint32 rows;
+  guint32 cols;
+  guint32 x_base;
+  guint32 out_base;
+} LoomGegluPush;
+G_STATIC_ASSERT (sizeof (LoomGegluPush) == 16);
+
+/* shaders/timestep_embedding.comp */
+typedef struct
+{
+  guint32 half_dim;
+  guint32 out_base;
+  float   timestep;
+} LoomTimestepPush;
+G_STATIC_ASSERT (sizeof (LoomTimestepPush) == 12);
+
 G_END_DECLS

@@ -65,6 +65,7 @@ typedef enum
   LOOM_UNARY_SILU,
   LOOM_UNARY_GELU_TANH,  /* 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), GPT-2 style */
   LOOM_UNARY_GELU_ERF,   /* 0.5·x·(1 + erf(x/√2)), PyTorch's default, used by SD */
+  LOOM_UNARY_QUICK_GELU, /* x·sigmoid(1.702·x), OpenAI CLIP's (SD 1.x text encoder) */
 } LoomUnaryOp;
 
 /* out[i] = a[i] op b[i], i < n. out may be a or b. */
@@ -225,5 +226,159 @@ void loom_op_bias           (LoomCommand         *cmd,
                              LoomView             b,
                              gsize                rows,
                              gsize                cols);
+
+/* ---- The ops of the image networks (CLIP, UNet, VAE) ----
+ *
+ * Feature maps are stored channel-major, [C][H][W] f32 (one image per tensor), so that a
+ * concatenation along channels is two contiguous copies (loom_command_copy) and a
+ * channel's plane is contiguous. Token sequences are [tokens][features] f32, as for the
+ * text ops. Feature maps may exceed one binding window (a 128-channel 512×512 map is
+ * 128 MiB): these ops split their work over windows (by channels) and never assume a
+ * tensor fits one binding. */
+
+/* A 2-D convolution with PyTorch's weight layout [c_out][c_in][k][k] (F32 or F16),
+ * square kernel, stride 1 or 2, zero padding, optional bias [c_out] (F32).
+ * out is [c_out][h_out][w_out], h_out = (h + 2·pad + pad_extra_end − k) / stride + 1. */
+typedef struct
+{
+  gsize    c_in, h, w;
+  gsize    c_out;
+  guint    kernel;         /* 1 or 3 (any size works) */
+  guint    stride;         /* 1 or 2 (any works) */
+  guint    pad;            /* 0 or 1: zero rows and columns on every side */
+  guint32  w_type;         /* LOOM_TENSOR_F32 or LOOM_TENSOR_F16 */
+  gboolean pad_extra_end;  /* one more zero row below and column to the right: the VAE
+                            * encoder's downsampling pads (0, 1, 0, 1), with pad 0 */
+} LoomConv2d;
+
+static inline gsize
+loom_conv2d_out_h (const LoomConv2d *c)
+{
+  return (c->h + 2 * c->pad + (c->pad_extra_end ? 1 : 0) - c->kernel) / c->stride + 1;
+}
+static inline gsize
+loom_conv2d_out_w (const LoomConv2d *c)
+{
+  return (c->w + 2 * c->pad + (c->pad_extra_end ? 1 : 0) - c->kernel) / c->stride + 1;
+}
+
+/* An implicit-GEMM kernel: out (c_out × h_out·w_out) = W (c_out × c_in·k²) · im2col(x),
+ * the im2col matrix never materialised. @bias may be NULL. out must not overlap x. */
+void loom_op_conv2d           (LoomCommand      *cmd,
+                               LoomView          x,
+                               LoomView          weight,
+                               LoomView         *bias,
+                               LoomView          out,
+                               const LoomConv2d *conv);
+/* The kernels behind it, callable directly by tests and benchmarks. */
+void loom_op_conv2d_tiled     (LoomCommand      *cmd,   /* GPUs: shared-memory tiles */
+                               LoomView          x,
+                               LoomView          weight,
+                               LoomView         *bias,
+                               LoomView          out,
+                               const LoomConv2d *conv);
+void loom_op_conv2d_blocked   (LoomCommand      *cmd,   /* CPUs: register blocks */
+                               LoomView          x,
+                               LoomView          weight,
+                               LoomView         *bias,
+                               LoomView          out,
+                               const LoomConv2d *conv);
+/* Group normalisation of x [channels][hw] in n_groups groups of channels/n_groups
+ * channels, with per-channel weight and bias (F32): out = (x − μ_g)/√(σ²_g + eps)·γ + β,
+ * followed by SiLU when @silu. out may be x. */
+void loom_op_group_norm       (LoomCommand *cmd,
+                               LoomView     x,
+                               LoomView     weight,
+                               LoomView     bias,
+                               LoomView     out,
+                               gsize        channels,
+                               gsize        hw,
+                               gsize        n_groups,
+                               float        eps,
+                               gboolean     silu);
+/* Layer normalisation of each row of x [rows][cols] with weight and bias [cols] (F32).
+ * out may be x. */
+void loom_op_layer_norm       (LoomCommand *cmd,
+                               LoomView     x,
+                               LoomView     weight,
+                               LoomView     bias,
+                               LoomView     out,
+                               gsize        rows,
+                               gsize        cols,
+                               float        eps);
+/* Multi-head attention without a mask: q [n_q][n_heads·head_dim], k and v
+ * [n_kv][n_heads·head_dim] (rows of each may be @q_stride / @kv_stride floats apart, so
+ * heads can be read out of a fused projection), out [n_q][n_heads·head_dim]:
+ * out = softmax(scale · q·kᵀ) · v per head. Flash-style: keys are visited in tiles with
+ * an online softmax, memory is linear in n_q + n_kv (no score matrix). head_dim ≤ 512
+ * (the VAE's mid-block attention has one head of 512). */
+typedef struct
+{
+  gsize n_q;
+  gsize n_kv;
+  gsize n_heads;
+  gsize head_dim;
+  gsize q_stride;   /* floats between rows of q; 0 means n_heads·head_dim */
+  gsize kv_stride;  /* floats between rows of k and of v; 0 means n_heads·head_dim */
+  float scale;
+} LoomFlashAttention;
+
+void loom_op_flash_attention  (LoomCommand              *cmd,
+                               LoomView                  q,
+                               LoomView                  k,
+                               LoomView                  v,
+                               LoomView                  out,
+                               const LoomFlashAttention *attention);
+/* The longest head loom_op_flash_attention() takes. q and out are split over windows by
+ * rows; k and v must each fit one binding window (the command fails otherwise). */
+#define LOOM_FLASH_ATTENTION_MAX_HEAD_DIM 512
+/* The kernels behind loom_op_flash_attention(), callable directly by tests and benchmarks. */
+void loom_op_flash_attention_tiled (LoomCommand              *cmd,  /* GPUs: shared-memory tiles */
+                                    LoomView                  q,
+                                    LoomView                  k,
+                                    LoomView                  v,
+                                    LoomView                  out,
+                                    const LoomFlashAttention *attention);
+void loom_op_flash_attention_rows  (LoomCommand              *cmd,  /* CPUs: one query each */
+                                    LoomView                  q,
+                                    LoomView                  k,
+                                    LoomView                  v,
+                                    LoomView                  out,
+                                    const LoomFlashAttention *attention);
+/* GEGLU: x [rows][2·cols] holds (a, gate) halves per row; out [rows][cols] =
+ * a · gelu_erf(gate). */
+void loom_op_geglu            (LoomCommand *cmd,
+                               LoomView     x,
+                               LoomView     out,
+                               gsize        rows,
+                               gsize        cols);
+/* Nearest-neighbour ×2 upsampling: x [channels][h][w] → out [channels][2h][2w]. */
+void loom_op_upsample_nearest (LoomCommand *cmd,
+                               LoomView     x,
+                               LoomView     out,
+                               gsize        channels,
+                               gsize        h,
+                               gsize        w);
+/* x[c][i] += b[c] for i < hw: a per-channel value added to a feature map (the UNet's
+ * time embedding). In place. */
+void loom_op_add_channel      (LoomCommand *cmd,
+                               LoomView     x,
+                               LoomView     b,
+                               gsize        channels,
+                               gsize        hw);
+/* out [cols][rows] = xᵀ for x [rows][cols]: feature maps to token sequences and back.
+ * out must not overlap x. */
+void loom_op_transpose        (LoomCommand *cmd,
+                               LoomView     x,
+                               LoomView     out,
+                               gsize        rows,
+                               gsize        cols);
+/* The sinusoidal timestep embedding of the SD UNet (flip_sin_to_cos, shift 0):
+ * out[i] = cos(t·f_i), out[dim/2 + i] = sin(t·f_i), f_i = exp(−ln(10000)·i/(dim/2)),
+ * i < dim/2; dim even. */
+void loom_op_timestep_embedding (LoomCommand *cmd,
+                                 LoomView     out,
+                                 gsize        dim,
+                                 float        timestep);
 
 G_END_DECLS

@@ -263,3 +263,253 @@ loom_ref_attention (const float   *q,
           }
       }
 }
+
+void
+loom_ref_conv2d (const float *x,
+                 const float *weight,
+                 const float *bias,
+                 float       *out,
+                 float       *magnitude,
+                 gsize        c_in,
+                 gsize        h,
+                 gsize        w,
+                 gsize        c_out,
+                 guint        kernel,
+                 guint        stride,
+                 guint        pad,
+                 guint        pad_extra_end)
+{
+  gsize h_out = (h + 2 * pad + pad_extra_end - kernel) / stride + 1;
+  gsize w_out = (w + 2 * pad + pad_extra_end - kernel) / stride + 1;
+
+  for (gsize co = 0; co < c_out; co++)
+    for (gsize oy = 0; oy < h_out; oy++)
+      for (gsize ox = 0; ox < w_out; ox++)
+        {
+          double acc = bias != NULL ? bias[co] : 0.0;
+          double mag = fabs (acc);
+
+          for (gsize ci = 0; ci < c_in; ci++)
+            for (guint ky = 0; ky < kernel; ky++)
+              for (guint kx = 0; kx < kernel; kx++)
+                {
+                  /* Padded coordinates; the zeros contribute nothing. */
+                  gssize iy = (gssize) (oy * stride + ky) - (gssize) pad;
+                  gssize ix = (gssize) (ox * stride + kx) - (gssize) pad;
+                  double p;
+
+                  if (iy < 0 || ix < 0 || iy >= (gssize) h || ix >= (gssize) w)
+                    continue;
+                  p = (double) weight[((co * c_in + ci) * kernel + ky) * kernel + kx]
+                      * x[(ci * h + iy) * w + ix];
+                  acc += p;
+                  mag += fabs (p);
+                }
+          out[(co * h_out + oy) * w_out + ox] = (float) acc;
+          if (magnitude != NULL)
+            magnitude[(co * h_out + oy) * w_out + ox] = (float) mag;
+        }
+}
+
+void
+loom_ref_upsample_nearest (const float *x,
+                           float       *out,
+                           gsize        channels,
+                           gsize        h,
+                           gsize        w)
+{
+  for (gsize c = 0; c < channels; c++)
+    for (gsize y = 0; y < 2 * h; y++)
+      for (gsize i = 0; i < 2 * w; i++)
+        out[(c * 2 * h + y) * 2 * w + i] = x[(c * h + y / 2) * w + i / 2];
+}
+
+void
+loom_ref_add_channel (float       *x,
+                      const float *b,
+                      gsize        channels,
+                      gsize        hw)
+{
+  for (gsize c = 0; c < channels; c++)
+    for (gsize i = 0; i < hw; i++)
+      x[c * hw + i] += b[c];
+}
+
+void
+loom_ref_transpose (const float *x,
+                    float       *out,
+                    gsize        rows,
+                    gsize        cols)
+{
+  for (gsize r = 0; r < rows; r++)
+    for (gsize c = 0; c < cols; c++)
+      out[c * rows + r] = x[r * cols + c];
+}
+
+void
+loom_ref_quick_gelu (const float *x,
+                     float       *out,
+                     gsize        n)
+{
+  for (gsize i = 0; i < n; i++)
+    out[i] = (float) (x[i] / (1.0 + exp (-1.702 * x[i])));
+}
+
+/* Normalises n values (a group, or a row) to out: y = (x − μ)/√(σ² + eps)·γ + β, then
+ * SiLU when @silu; value i takes γ and β of channel i / @per_channel. */
+static void
+normalize (const float *x,
+           const float *weight,
+           const float *bias,
+           float       *out,
+           gsize        n,
+           gsize        per_channel,
+           float        eps,
+           gboolean     silu)
+{
+  double mean = 0.0, var = 0.0, rstd;
+
+  for (gsize i = 0; i < n; i++)
+    mean += x[i];
+  mean /= n;
+  for (gsize i = 0; i < n; i++)
+    var += (x[i] - mean) * (x[i] - mean);
+  rstd = 1.0 / sqrt (var / n + eps);
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize c = i / per_channel;
+      double y = (x[i] - mean) * rstd * weight[c] + bias[c];
+
+      out[i] = (float) (silu ? y / (1.0 + exp (-y)) : y);
+    }
+}
+
+void
+loom_ref_group_norm (const float *x,
+                     const float *weight,
+                     const float *bias,
+                     float       *out,
+                     gsize        channels,
+                     gsize        hw,
+                     gsize        groups,
+                     float        eps,
+                     gboolean     silu)
+{
+  gsize per_group = channels / groups;
+
+  for (gsize g = 0; g < groups; g++)
+    normalize (x + g * per_group * hw, weight + g * per_group, bias + g * per_group,
+               out + g * per_group * hw, per_group * hw, hw, eps, silu);
+}
+
+void
+loom_ref_layer_norm (const float *x,
+                     const float *weight,
+                     const float *bias,
+                     float       *out,
+                     gsize        rows,
+                     gsize        cols,
+                     float        eps)
+{
+  for (gsize r = 0; r < rows; r++)
+    normalize (x + r * cols, weight, bias, out + r * cols, cols, 1, eps, FALSE);
+}
+
+void
+loom_ref_flash_attention (const float *q,
+                          const float *k,
+                          const float *v,
+                          float       *out,
+                          gsize        n_q,
+                          gsize        n_kv,
+                          gsize        n_heads,
+                          gsize        head_dim,
+                          gsize        q_stride,
+                          gsize        kv_stride,
+                          double       scale,
+                          double      *max_score_error,
+                          double      *max_score,
+                          float       *magnitude)
+{
+  g_autofree double *scores = g_new (double, MAX (n_kv, 1));
+  double u = 1.0 / 16777216.0;
+  double gamma = (head_dim + 1) * u / (1.0 - (head_dim + 1) * u);
+
+  if (max_score_error != NULL)
+    *max_score_error = 0.0;
+  if (max_score != NULL)
+    *max_score = 0.0;
+  for (gsize i = 0; i < n_q; i++)
+    for (gsize h = 0; h < n_heads; h++)
+      {
+        const float *qh = q + i * q_stride + h * head_dim;
+        double max = -INFINITY, sum = 0.0;
+
+        for (gsize t = 0; t < n_kv; t++)
+          {
+            const float *kt = k + t * kv_stride + h * head_dim;
+            double dot = 0.0, mag = 0.0;
+
+            for (gsize d = 0; d < head_dim; d++)
+              {
+                double p = (double) qh[d] * kt[d];
+                dot += p;
+                mag += fabs (p);
+              }
+            scores[t] = dot * scale;
+            max = MAX (max, scores[t]);
+            if (max_score != NULL)
+              *max_score = MAX (*max_score, fabs (scores[t]));
+            if (max_score_error != NULL)
+              *max_score_error = MAX (*max_score_error, gamma * mag * scale);
+          }
+        for (gsize t = 0; t < n_kv; t++)
+          {
+            scores[t] = exp (scores[t] - max);
+            sum += scores[t];
+          }
+        for (gsize d = 0; d < head_dim; d++)
+          {
+            double acc = 0.0, mag = 0.0;
+
+            for (gsize t = 0; t < n_kv; t++)
+              {
+                double vt = v[t * kv_stride + h * head_dim + d];
+                acc += scores[t] / sum * vt;
+                mag += scores[t] / sum * fabs (vt);
+              }
+            out[(i * n_heads + h) * head_dim + d] = (float) acc;
+            if (magnitude != NULL)
+              magnitude[(i * n_heads + h) * head_dim + d] = (float) mag;
+          }
+      }
+}
+
+void
+loom_ref_geglu (const float *x,
+                float       *out,
+                gsize        rows,
+                gsize        cols)
+{
+  for (gsize r = 0; r < rows; r++)
+    for (gsize c = 0; c < cols; c++)
+      {
+        double a = x[r * 2 * cols + c], gate = x[r * 2 * cols + cols + c];
+        out[r * cols + c] = (float) (a * 0.5 * gate * (1.0 + erf (gate / G_SQRT2)));
+      }
+}
+
+void
+loom_ref_timestep_embedding (float  *out,
+                             gsize   dim,
+                             double  timestep)
+{
+  gsize half = dim / 2;
+
+  for (gsize i = 0; i < half; i++)
+    {
+      double theta = timestep * exp (-log (10000.0) * i / half);
+      out[i] = (float) cos (theta);
+      out[half + i] = (float) sin (theta);
+    }
+}

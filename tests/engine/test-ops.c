@@ -339,6 +339,265 @@ test_typed_get_row (gconstpointer data)
     }
 }
 
+/* Convolutions: c_out × c_in, an h × w map, kernel, stride, pad (+ one at the end),
+ * bias: the SD UNet's and VAE's shapes in small (3×3 stride 1 pad 1, 3×3 stride 2 pad 1
+ * downsampling, the VAE encoder's 3×3 stride 2 with pad (0, 1, 0, 1), 1×1 shortcuts),
+ * odd sizes around the 64 × 64 tiles and the steps of 16 along c_in·k², a 1×1 map, and
+ * 160 × 24·24 input channels with 96 outputs, which test-ops-small-windows splits over
+ * input and output channels (accumulating) and rows of W. */
+typedef struct
+{
+  gsize    c_out, c_in, h, w;
+  guint    kernel, stride, pad;
+  gboolean pad_extra_end, bias;
+} ConvShape;
+
+static const ConvShape conv_shapes[] = {
+  { 5, 3, 7, 5, 3, 1, 1, FALSE, TRUE },
+  { 4, 2, 9, 11, 3, 1, 1, FALSE, FALSE },
+  { 8, 6, 16, 16, 3, 2, 1, FALSE, TRUE },
+  { 3, 5, 7, 9, 3, 2, 1, FALSE, FALSE },
+  { 6, 4, 16, 16, 3, 2, 0, TRUE, TRUE },
+  { 5, 3, 9, 7, 3, 2, 0, TRUE, FALSE },
+  { 7, 5, 6, 6, 1, 1, 0, FALSE, TRUE },
+  { 70, 130, 5, 3, 1, 1, 0, FALSE, FALSE },
+  { 2, 1, 5, 5, 3, 1, 0, FALSE, TRUE },
+  { 65, 17, 13, 13, 3, 1, 1, FALSE, TRUE },
+  { 3, 2, 1, 1, 3, 1, 1, FALSE, TRUE },
+  { 64, 64, 32, 32, 3, 1, 1, FALSE, TRUE },
+  { 96, 160, 24, 24, 3, 1, 1, FALSE, TRUE },
+};
+
+/* Both kernels on every device, with weights F32 and F16. */
+static const TypedTest conv_tests[] = {
+  { LOOM_OP_CONV2D, LOOM_TENSOR_F32 }, { LOOM_OP_CONV2D, LOOM_TENSOR_F16 },
+  { LOOM_OP_CONV2D_BLOCKED, LOOM_TENSOR_F32 }, { LOOM_OP_CONV2D_BLOCKED, LOOM_TENSOR_F16 },
+};
+
+static void
+test_conv2d (gconstpointer data)
+{
+  const TypedTest *test = data;
+  guint32 type = test->type;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (13 + type);
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (conv_shapes); i++)
+    {
+      const ConvShape *s = &conv_shapes[i];
+      LoomOpCase c = {
+        .kind = test->kind, .rows = s->c_out, .cols = s->c_in, .inner = s->h, .width = s->w,
+        .offset = i % 4, .type = type, .kernel = s->kernel, .stride = s->stride, .pad = s->pad,
+        .pad_extra_end = s->pad_extra_end, .bias = s->bias,
+      };
+      run_case (&c, i);
+    }
+  for (guint r = 0; r < 5; r++)
+    {
+      guint kernel = g_rand_boolean (rand) ? 3 : 1;
+      guint pad = kernel == 3 ? (guint) g_rand_int_range (rand, 0, 2) : 0;
+      LoomOpCase c = {
+        .kind = test->kind, .rows = g_rand_int_range (rand, 1, 80),
+        .cols = g_rand_int_range (rand, 1, 40), .inner = g_rand_int_range (rand, 3, 30),
+        .width = g_rand_int_range (rand, 3, 30), .offset = g_rand_int_range (rand, 0, 8),
+        .type = type, .kernel = kernel, .stride = g_rand_int_range (rand, 1, 3), .pad = pad,
+        .bias = g_rand_boolean (rand),
+      };
+      run_case (&c, 100 + r);
+    }
+}
+
+/* Feature maps: upsample (channels × h × w), add-channel (channels × h·w) and transpose
+ * (rows × cols), in odd shapes, around the 32 × 32 tiles of transpose, and large enough
+ * that test-ops-small-windows splits them (mid-plane for add-channel). */
+static void
+test_image_maps (void)
+{
+  static const gsize upsample_shapes[][3] = {
+    { 1, 1, 1 }, { 3, 5, 7 }, { 4, 16, 16 }, { 2, 33, 65 }, { 5, 64, 64 },
+  };
+  static const gsize add_channel_shapes[][2] = {
+    { 1, 1 }, { 3, 35 }, { 7, 257 }, { 20, 4096 }, { 1, 70000 },
+  };
+  static const gsize transpose_shapes[][2] = {
+    { 1, 1 }, { 1, 7 }, { 7, 1 }, { 5, 33 }, { 33, 65 }, { 64, 64 }, { 100, 320 },
+    { 300, 257 }, { 4096, 40 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (upsample_shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_UPSAMPLE, upsample_shapes[i][0], upsample_shapes[i][2],
+                       upsample_shapes[i][1], i % 3 };
+      run_case (&c, i);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (add_channel_shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_ADD_CHANNEL, add_channel_shapes[i][0], add_channel_shapes[i][1],
+                       0, i % 3 };
+      run_case (&c, i);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (transpose_shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_TRANSPOSE, transpose_shapes[i][0], transpose_shapes[i][1], 0,
+                       i % 3 };
+      run_case (&c, i);
+    }
+}
+
+/* Group norm: channels × h·w in groups, SD's 32 groups over 64 and 320 channels, odd
+ * planes (7×9), which take the kernel's scalar path, one group, one value per channel,
+ * and groups of 32768 floats, at offsets that turn the vec4 path on and off. */
+static void
+test_group_norm (gconstpointer data)
+{
+  LoomOpKind kind = GPOINTER_TO_UINT (data);
+  static const gsize shapes[][3] = {
+    { 64, 64, 32 }, { 320, 256, 32 }, { 64, 63, 32 }, { 96, 63, 32 }, { 4, 1, 1 },
+    { 6, 5, 3 }, { 32, 1, 32 }, { 128, 1024, 32 }, { 8, 8192, 2 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { kind, shapes[i][0], shapes[i][1], shapes[i][2], i % 5 };
+      run_case (&c, i);
+    }
+}
+
+/* Layer norm: rows × cols, CLIP's 77 × 768, the UNet's 4096 tokens × 320, and odd sizes
+ * around the workgroup (128). */
+static void
+test_layer_norm (void)
+{
+  static const gsize shapes[][2] = {
+    { 77, 768 }, { 1, 1 }, { 3, 5 }, { 5, 127 }, { 3, 129 }, { 2, 1280 }, { 4096, 320 },
+  };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_LAYER_NORM, shapes[i][0], shapes[i][1], 0, i % 3 };
+      run_case (&c, i);
+    }
+}
+
+/* Flash attention: queries × heads × head_dim over n_kv keys (0: as many as queries),
+ * with rows row_pad floats longer (q) and 2·row_pad longer (k, v). SD's head dims (40,
+ * 80, 160 for SD 1.x, 64 for SD 2.x), 8, and the VAE's single head of 512; cross
+ * attention over 77 keys; counts off every tile size; strided rows as in a fused
+ * projection; a long sequence, whose 1024 queries test-ops-small-windows splits over
+ * dispatches; and SD's 4096 keys (a 64 × 64 latent, the VAE's 512 × 512 mid-block), too
+ * many for lavapipe's loop limit if a kernel looped per key and dimension. Keys that do
+ * not fit one window (under test-ops-small-windows) fail the command instead, as
+ * /engine/ops/flash-attention/keys-beyond-window checks. */
+static void
+test_flash_attention (gconstpointer data)
+{
+  LoomOpKind kind = GPOINTER_TO_UINT (data);
+  static const gsize shapes[][5] = {
+    { 5, 2, 8, 0, 0 }, { 33, 2, 40, 0, 0 }, { 70, 1, 64, 0, 0 }, { 17, 2, 80, 0, 3 },
+    { 20, 1, 160, 0, 0 }, { 300, 2, 64, 77, 0 }, { 9, 1, 512, 13, 0 }, { 37, 3, 40, 50, 5 },
+    { 1, 1, 1, 1, 0 }, { 3, 8, 40, 77, 2 }, { 1024, 1, 64, 1000, 0 }, { 19, 1, 40, 4096, 0 },
+    { 5, 1, 512, 4096, 0 },
+  };
+  guint64 range;
+
+  if (loom_test_skip_without_device ())
+    return;
+  range = loom_device_get_max_binding_range (loom_test_get_device ());
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      /* Offsets 1 and 2 take the rows kernel's scalar loads; heads of 512, whose
+       * unrolled kernel is slow to compile on lavapipe, only its vec4 loads. */
+      LoomOpCase c = {
+        .kind = kind, .rows = shapes[i][0], .cols = shapes[i][1], .inner = shapes[i][2],
+        .offset = shapes[i][2] == 512 ? 0 : i % 3, .n_kv = shapes[i][3], .row_pad = shapes[i][4],
+      };
+      gsize n_kv = c.n_kv != 0 ? c.n_kv : c.rows;
+      gsize kv_bytes = ((n_kv - 1) * (c.cols * c.inner + 2 * c.row_pad) + c.cols * c.inner) * 4;
+
+      /* Allowing for the window's alignment (at most 256 bytes). */
+      if (kv_bytes + 256 <= range)
+        run_case (&c, i);
+      else
+        g_test_message ("%" G_GSIZE_FORMAT " bytes of keys exceed one window: not run",
+                        kv_bytes);
+    }
+}
+
+/* Keys larger than one binding window fail the command with a message that says so
+ * (a critical, hence the subprocess). Only under small windows (test-ops-small-windows):
+ * elsewhere the keys would need a tensor of more than 128 MiB. */
+static void
+test_flash_attention_beyond_window (void)
+{
+  guint64 range;
+
+  if (loom_test_skip_without_device ())
+    return;
+  range = loom_device_get_max_binding_range (loom_test_get_device ());
+  if (!g_test_subprocess ())
+    {
+      if (range > (1 << 20))
+        {
+          g_test_skip ("Runs under LOOM_MAX_BINDING_RANGE=262144 (test-ops-small-windows)");
+          return;
+        }
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_failed ();
+      g_test_trap_assert_stderr ("*Invalid GPU command (flash_attention)*exceed one binding*");
+      return;
+    }
+
+  {
+    /* One query over keys of 64 floats, one more row of them than a window holds. */
+    LoomOpCase c = { .kind = LOOM_OP_FLASH_ATTENTION_ROWS, .rows = 1, .cols = 1, .inner = 64,
+                     .n_kv = range / 256 + 1 };
+    g_autoptr(GError) error = NULL;
+    LoomCheck check;
+
+    loom_op_case_run (loom_test_get_device (), &c, 0, &check, &error);
+  }
+}
+
+/* GEGLU: rows × cols outputs, around the workgroup (64) and as in SD's feed-forward
+ * (1280 of 2560). */
+static void
+test_geglu (void)
+{
+  static const gsize shapes[][2] = { { 1, 1 }, { 3, 5 }, { 5, 127 }, { 300, 7 }, { 64, 1280 } };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      LoomOpCase c = { LOOM_OP_GEGLU, shapes[i][0], shapes[i][1], 0, i % 3 };
+      run_case (&c, i);
+    }
+}
+
+/* The timestep embedding, against the formula: the UNet's 320 dimensions at t = 0 (all
+ * cosines 1, sines 0, so the halves cannot be swapped), 1 and 999 (angles far beyond
+ * 2π), and other sizes. */
+static void
+test_timestep_embedding (void)
+{
+  static const gsize cases[][2] = { { 320, 0 }, { 320, 1 }, { 320, 999 }, { 2, 500 }, { 1280, 421 } };
+
+  if (loom_test_skip_without_device ())
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      LoomOpCase c = { LOOM_OP_TIMESTEP_EMBEDDING, 1, cases[i][0], cases[i][1], i % 3 };
+      run_case (&c, i);
+    }
+}
+
 /* Tensors larger than one binding window: each op must split its dispatches. */
 static void
 test_beyond_binding_range (void)
@@ -368,6 +627,12 @@ test_beyond_binding_range (void)
       { LOOM_OP_MATVEC_ROWS, 1, big / k, k, 0 },
       { LOOM_OP_MATMUL_TILED, 3, big / k, k, 0 },
       { LOOM_OP_MATMUL_BLOCKED, 5, big / k, k, 1 },
+      { LOOM_OP_ADD_CHANNEL, big / 4099, 4099, 0, 1 },
+      { LOOM_OP_TRANSPOSE, big / 4099, 4099, 0, 2 },
+      { LOOM_OP_UPSAMPLE, 3, 257, big / 4 / 3 / 257, 1 },
+      { LOOM_OP_GROUP_NORM_SILU, (big / 4099) & ~(gsize) 1, 4099, (big / 4099) / 2, 3 },
+      { LOOM_OP_LAYER_NORM, big / 4099, 4099, 0, 1 },
+      { LOOM_OP_GEGLU, big / 8198, 4099, 0, 2 },
     };
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       run_case (&cases[i], i);
@@ -434,6 +699,29 @@ main (int   argc,
                                 ? test_typed_matvec : test_typed_matmul);
         }
     }
+  for (guint i = 0; i < G_N_ELEMENTS (conv_tests); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/engine/ops/%s/%s",
+                                               loom_op_kind_to_string (conv_tests[i].kind),
+                                               loom_tensor_type_get_info (conv_tests[i].type)->name);
+      g_test_add_data_func (path, &conv_tests[i], test_conv2d);
+    }
+  g_test_add_func ("/engine/ops/image-maps", test_image_maps);
+  g_test_add_data_func ("/engine/ops/quick-gelu", GUINT_TO_POINTER (LOOM_OP_QUICK_GELU),
+                        test_elementwise);
+  g_test_add_data_func ("/engine/ops/group-norm", GUINT_TO_POINTER (LOOM_OP_GROUP_NORM),
+                        test_group_norm);
+  g_test_add_data_func ("/engine/ops/group-norm-silu", GUINT_TO_POINTER (LOOM_OP_GROUP_NORM_SILU),
+                        test_group_norm);
+  g_test_add_func ("/engine/ops/layer-norm", test_layer_norm);
+  g_test_add_data_func ("/engine/ops/flash-attention", GUINT_TO_POINTER (LOOM_OP_FLASH_ATTENTION),
+                        test_flash_attention);
+  g_test_add_data_func ("/engine/ops/flash-attention-rows",
+                        GUINT_TO_POINTER (LOOM_OP_FLASH_ATTENTION_ROWS), test_flash_attention);
+  g_test_add_func ("/engine/ops/flash-attention/keys-beyond-window",
+                   test_flash_attention_beyond_window);
+  g_test_add_func ("/engine/ops/geglu", test_geglu);
+  g_test_add_func ("/engine/ops/timestep-embedding", test_timestep_embedding);
   g_test_add_func ("/engine/ops/beyond-binding-range", test_beyond_binding_range);
 
   return loom_test_run ();
