@@ -8,6 +8,7 @@
 #include "loom-text-model-private.h"
 #include "ops/loom-ops.h"
 #include "runtime/loom-progress.h"
+#include "runtime/loom-load-task.h"
 #include "vk/loom-device-private.h"
 
 struct _LoomTextModel
@@ -342,41 +343,6 @@ loom_text_model_new (LoomDevice   *device,
   return g_steal_pointer (&self);
 }
 
-typedef struct
-{
-  char         *path;
-  LoomProgress *progress;
-} LoadData;
-
-static void
-load_data_free (gpointer data)
-{
-  LoadData *self = data;
-
-  g_free (self->path);
-  g_clear_pointer (&self->progress, loom_progress_unref);
-  g_free (self);
-}
-
-/* Runs on the device's worker thread. */
-static void
-load_worker (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
-{
-  LoadData *data = task_data;
-  GError *error = NULL;
-  LoomTextModel *model = loom_text_model_new (source_object, data->path, data->progress,
-                                              cancellable, &error);
-
-  loom_progress_finish (data->progress);
-  if (model == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, model, g_object_unref);
-}
-
 /**
  * loom_text_model_load_async:
  * @progress_func: (nullable): called with MiB loaded and MiB in all, on the caller's
@@ -395,31 +361,19 @@ loom_text_model_load_async (LoomDevice         *device,
                             GAsyncReadyCallback callback,
                             gpointer            user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  LoadData *data;
-
   g_return_if_fail (LOOM_IS_DEVICE (device));
   g_return_if_fail (path != NULL);
 
-  task = g_task_new (device, cancellable, callback, user_data);
-  g_task_set_source_tag (task, loom_text_model_load_async);
-  data = g_new0 (LoadData, 1);
-  data->path = g_strdup (path);
-  data->progress = loom_progress_new (g_task_get_context (task), progress_func, progress_data,
-                                      progress_destroy);
-  g_task_set_task_data (task, data, load_data_free);
-  loom_device_run_in_worker (device, task, load_worker);
+  loom_load_task_run (device, path, (LoomLoadFunc) loom_text_model_new, loom_text_model_load_async,
+                      progress_func, progress_data, progress_destroy, cancellable, callback,
+                      user_data);
 }
 
 LoomTextModel *
 loom_text_model_load_finish (GAsyncResult *result,
                              GError      **error)
 {
-  g_return_val_if_fail (G_IS_TASK (result), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == loom_text_model_load_async,
-                        NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return loom_load_task_finish (result, loom_text_model_load_async, error);
 }
 
 LoomDevice *
