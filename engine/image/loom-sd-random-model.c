@@ -31,15 +31,93 @@
 
 /* The configurations. */
 
-static void
-config_clip_tokens (LoomSdConfig *c)
+/* What the configurations differ in; the rest (CLIP's tokens, 4 latent channels, the
+ * norms) is the same in all. A level's channels at 0 give the network's base width. */
+typedef struct
 {
+  LoomSdFamily family;
+  struct
+  {
+    guint    dim, layers, heads, ffn;
+    gboolean quick_gelu;
+  } text;
+  struct
+  {
+    guint    levels, res_blocks, time_dim;
+    guint    level_channels[LOOM_SD_MAX_LEVELS];
+    gboolean level_attention[LOOM_SD_MAX_LEVELS];
+    guint    level_heads[LOOM_SD_MAX_LEVELS];
+    gboolean linear_proj;
+  } unet;
+  struct
+  {
+    guint levels, res_blocks;
+    guint level_channels[LOOM_SD_MAX_LEVELS];
+  } vae;
+} Shape;
+
+/* Small SD 1.x: attention at level 0 only, as SD 1.5 leaves its last level without: the
+ * up level without attention then has its upsampler at index 1 in the LDM numbering. */
+static const Shape small_sd1 = {
+  LOOM_SD_FAMILY_SD1,
+  { 64, 2, 1, 256, TRUE },
+  { 2, 1, 128, { 32, 64 }, { TRUE, FALSE }, { 8, 8 }, FALSE },
+  { 2, 1, { 32, 64 } },
+};
+
+/* Small SD 2.x: attention at both levels, so that the up level with attention and an
+ * upsampler (index 2 in the LDM numbering) is covered; 64-wide heads: 1 and 2. */
+static const Shape small_sd2 = {
+  LOOM_SD_FAMILY_SD2,
+  { 64, 2, 1, 256, FALSE },
+  { 2, 1, 256, { 64, 128 }, { TRUE, TRUE }, { 1, 2 }, TRUE },
+  { 2, 1, { 32, 64 } },
+};
+
+/* The published SD 1.5 architecture. */
+static const Shape sd15 = {
+  LOOM_SD_FAMILY_SD1,
+  { 768, 12, 12, 3072, TRUE },
+  { 4, 2, 1280, { 320, 640, 1280, 1280 }, { TRUE, TRUE, TRUE, FALSE }, { 8, 8, 8, 8 }, FALSE },
+  { 4, 2, { 128, 256, 512, 512 } },
+};
+
+static void
+config_init (LoomSdConfig *c,
+             const Shape  *s)
+{
+  memset (c, 0, sizeof *c);
+  c->family = s->family;
   c->text_vocab = 49408;
   c->text_positions = 77;
   c->text_eps = 1e-5f;
+  c->text_dim = s->text.dim;
+  c->text_layers = s->text.layers;
+  c->text_heads = s->text.heads;
+  c->text_ffn = s->text.ffn;
+  c->text_quick_gelu = s->text.quick_gelu;
+
+  c->unet_in_channels = 4;
+  c->unet_out_channels = 4;
+  c->unet_channels = s->unet.level_channels[0];
+  c->unet_levels = s->unet.levels;
+  memcpy (c->unet_level_channels, s->unet.level_channels, sizeof c->unet_level_channels);
+  memcpy (c->unet_level_attention, s->unet.level_attention, sizeof c->unet_level_attention);
+  memcpy (c->unet_level_heads, s->unet.level_heads, sizeof c->unet_level_heads);
+  c->unet_res_blocks = s->unet.res_blocks;
+  c->unet_time_dim = s->unet.time_dim;
+  c->unet_context_dim = s->text.dim;
+  c->unet_linear_proj = s->unet.linear_proj;
   c->unet_groups = 32;
+
+  c->vae_latent_channels = 4;
+  c->vae_channels = s->vae.level_channels[0];
+  c->vae_levels = s->vae.levels;
+  memcpy (c->vae_level_channels, s->vae.level_channels, sizeof c->vae_level_channels);
+  c->vae_res_blocks = s->vae.res_blocks;
   c->vae_groups = 32;
   c->vae_scale = 0.18215f;
+
   c->native_size = 512;
   c->prediction = LOOM_SD_PREDICTION_EPSILON;
 }
@@ -49,38 +127,7 @@ loom_sd_random_config_small_sd1 (LoomSdConfig *c)
 {
   g_return_if_fail (c != NULL);
 
-  memset (c, 0, sizeof *c);
-  config_clip_tokens (c);
-  c->family = LOOM_SD_FAMILY_SD1;
-  c->text_dim = 64;
-  c->text_layers = 2;
-  c->text_heads = 1;
-  c->text_ffn = 256;
-  c->text_quick_gelu = TRUE;
-
-  c->unet_in_channels = 4;
-  c->unet_out_channels = 4;
-  c->unet_channels = 32;
-  c->unet_levels = 2;
-  c->unet_level_channels[0] = 32;
-  c->unet_level_channels[1] = 64;
-  /* Attention at level 0 only, as SD 1.5 leaves its last level without: the up level
-   * without attention then has its upsampler at index 1 in the LDM numbering. */
-  c->unet_level_attention[0] = TRUE;
-  c->unet_level_attention[1] = FALSE;
-  c->unet_level_heads[0] = 8;
-  c->unet_level_heads[1] = 8;
-  c->unet_res_blocks = 1;
-  c->unet_time_dim = 128;
-  c->unet_context_dim = 64;
-  c->unet_linear_proj = FALSE;
-
-  c->vae_latent_channels = 4;
-  c->vae_channels = 32;
-  c->vae_levels = 2;
-  c->vae_level_channels[0] = 32;
-  c->vae_level_channels[1] = 64;
-  c->vae_res_blocks = 1;
+  config_init (c, &small_sd1);
 }
 
 void
@@ -88,59 +135,15 @@ loom_sd_random_config_small_sd2 (LoomSdConfig *c)
 {
   g_return_if_fail (c != NULL);
 
-  loom_sd_random_config_small_sd1 (c);
-  c->family = LOOM_SD_FAMILY_SD2;
-  c->text_quick_gelu = FALSE;
-  c->unet_channels = 64;
-  c->unet_level_channels[0] = 64;
-  c->unet_level_channels[1] = 128;
-  /* Attention at both levels: the up level with attention and an upsampler (index 2 in
-   * the LDM numbering) is covered here. 64-wide heads: 1 and 2. */
-  c->unet_level_attention[0] = TRUE;
-  c->unet_level_attention[1] = TRUE;
-  c->unet_level_heads[0] = 1;
-  c->unet_level_heads[1] = 2;
-  c->unet_time_dim = 256;
-  c->unet_linear_proj = TRUE;
+  config_init (c, &small_sd2);
 }
 
 void
 loom_sd_random_config_sd15 (LoomSdConfig *c)
 {
-  static const guint unet[] = { 320, 640, 1280, 1280 };
-  static const guint vae[] = { 128, 256, 512, 512 };
-
   g_return_if_fail (c != NULL);
 
-  memset (c, 0, sizeof *c);
-  config_clip_tokens (c);
-  c->family = LOOM_SD_FAMILY_SD1;
-  c->text_dim = 768;
-  c->text_layers = 12;
-  c->text_heads = 12;
-  c->text_ffn = 3072;
-  c->text_quick_gelu = TRUE;
-
-  c->unet_in_channels = 4;
-  c->unet_out_channels = 4;
-  c->unet_channels = 320;
-  c->unet_levels = 4;
-  for (guint l = 0; l < 4; l++)
-    {
-      c->unet_level_channels[l] = unet[l];
-      c->unet_level_attention[l] = l < 3;
-      c->unet_level_heads[l] = 8;
-      c->vae_level_channels[l] = vae[l];
-    }
-  c->unet_res_blocks = 2;
-  c->unet_time_dim = 1280;
-  c->unet_context_dim = 768;
-  c->unet_linear_proj = FALSE;
-
-  c->vae_latent_channels = 4;
-  c->vae_channels = 128;
-  c->vae_levels = 4;
-  c->vae_res_blocks = 2;
+  config_init (c, &sd15);
 }
 
 /* Values. */
@@ -607,6 +610,28 @@ member_pair (JsonBuilder *b,
   json_builder_end_array (b);
 }
 
+/* One block type a level: @with_attention at the levels with attention (@attention may
+ * be NULL: none has), @plain elsewhere; levels from the last when @up (the up blocks). */
+static void
+member_block_types (JsonBuilder    *b,
+                    const char     *name,
+                    guint           levels,
+                    const gboolean *attention,
+                    gboolean        up,
+                    const char     *with_attention,
+                    const char     *plain)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (guint i = 0; i < levels; i++)
+    {
+      guint l = up ? levels - 1 - i : i;
+
+      json_builder_add_string_value (b, attention != NULL && attention[l] ? with_attention : plain);
+    }
+  json_builder_end_array (b);
+}
+
 static const char *
 scheduler_class (const LoomSdConfig *c)
 {
@@ -639,11 +664,8 @@ write_unet_config (const LoomSdRandomOptions *options,
   member_uints (b, "block_out_channels", c->unet_level_channels, c->unet_levels);
   member_bool (b, "center_input_sample", FALSE);
   member_int (b, "cross_attention_dim", c->unet_context_dim);
-  json_builder_set_member_name (b, "down_block_types");
-  json_builder_begin_array (b);
-  for (guint l = 0; l < c->unet_levels; l++)
-    json_builder_add_string_value (b, c->unet_level_attention[l] ? "CrossAttnDownBlock2D" : "DownBlock2D");
-  json_builder_end_array (b);
+  member_block_types (b, "down_block_types", c->unet_levels, c->unet_level_attention, FALSE,
+                      "CrossAttnDownBlock2D", "DownBlock2D");
   member_int (b, "downsample_padding", 1);
   member_bool (b, "flip_sin_to_cos", TRUE);
   member_int (b, "freq_shift", 0);
@@ -654,12 +676,8 @@ write_unet_config (const LoomSdRandomOptions *options,
   member_int (b, "norm_num_groups", c->unet_groups);
   member_int (b, "out_channels", c->unet_out_channels);
   member_int (b, "sample_size", c->native_size / loom_sd_config_latent_factor (c));
-  json_builder_set_member_name (b, "up_block_types");
-  json_builder_begin_array (b);
-  for (guint k = 0; k < c->unet_levels; k++)
-    json_builder_add_string_value (b, c->unet_level_attention[c->unet_levels - 1 - k]
-                                      ? "CrossAttnUpBlock2D" : "UpBlock2D");
-  json_builder_end_array (b);
+  member_block_types (b, "up_block_types", c->unet_levels, c->unet_level_attention, TRUE,
+                      "CrossAttnUpBlock2D", "UpBlock2D");
   member_bool (b, "use_linear_projection", c->unet_linear_proj);
   json_builder_end_object (b);
   return write_json (b, dir, "config.json", error);
@@ -678,11 +696,7 @@ write_vae_config (const LoomSdRandomOptions *options,
   member_string (b, "_diffusers_version", "0.25.0");
   member_string (b, "act_fn", "silu");
   member_uints (b, "block_out_channels", c->vae_level_channels, c->vae_levels);
-  json_builder_set_member_name (b, "down_block_types");
-  json_builder_begin_array (b);
-  for (guint l = 0; l < c->vae_levels; l++)
-    json_builder_add_string_value (b, "DownEncoderBlock2D");
-  json_builder_end_array (b);
+  member_block_types (b, "down_block_types", c->vae_levels, NULL, FALSE, NULL, "DownEncoderBlock2D");
   member_int (b, "in_channels", 3);
   member_int (b, "latent_channels", c->vae_latent_channels);
   member_int (b, "layers_per_block", c->vae_res_blocks);
@@ -690,11 +704,7 @@ write_vae_config (const LoomSdRandomOptions *options,
   member_int (b, "out_channels", 3);
   member_int (b, "sample_size", c->native_size);
   member_double (b, "scaling_factor", c->vae_scale);
-  json_builder_set_member_name (b, "up_block_types");
-  json_builder_begin_array (b);
-  for (guint l = 0; l < c->vae_levels; l++)
-    json_builder_add_string_value (b, "UpDecoderBlock2D");
-  json_builder_end_array (b);
+  member_block_types (b, "up_block_types", c->vae_levels, NULL, FALSE, NULL, "UpDecoderBlock2D");
   json_builder_end_object (b);
   return write_json (b, dir, "config.json", error);
 }

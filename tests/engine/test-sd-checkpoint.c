@@ -10,36 +10,11 @@
 #include <json-glib/json-glib.h>
 
 #include "loom-test-util.h"
+#include "sd-test-util.h"
 #include "formats/loom-safetensors.h"
 #include "image/loom-sd-checkpoint.h"
 #include "image/loom-sd-names.h"
 #include "image/loom-sd-random-model.h"
-
-static char *tmp_dir;
-
-static char *
-tmp_path (const char *name)
-{
-  return g_build_filename (tmp_dir, name, NULL);
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-    }
-  g_remove (path);
-}
 
 static char *
 merges_path (void)
@@ -63,13 +38,13 @@ write_model (const LoomSdConfig *config,
 {
   LoomSdRandomOptions options = { 0 };
   g_autoptr(GError) error = NULL;
-  char *path = tmp_path (name);
+  char *path = sd_test_tmp_path (name);
 
   options.config = *config;
   options.weight_type = weight_type;
   options.seed = 1234;
   options.unet_only = unet_only;
-  remove_tree (path);
+  sd_test_remove_tree (path);
   g_assert_true (loom_sd_random_model_write (&options, layout, path, merges, &error));
   g_assert_no_error (error);
   return path;
@@ -723,7 +698,7 @@ test_unsupported (void)
   for (guint i = 0; i < G_N_ELEMENTS (families); i++)
     {
       g_autoptr(GPtrArray) entries = entries_from_file (base, NULL);
-      g_autofree char *path = tmp_path (families[i].file);
+      g_autofree char *path = sd_test_tmp_path (families[i].file);
       gint64 shape[1] = { 8 };
 
       entries_add_zeros (entries, families[i].tensor, 1, shape);
@@ -734,7 +709,7 @@ test_unsupported (void)
   /* An inpainting UNet: conv_in takes the latent, the mask and the masked image. */
   {
     g_autoptr(GPtrArray) entries = entries_from_file (base, "model.diffusion_model.input_blocks.0.0.weight");
-    g_autofree char *path = tmp_path ("inpainting.safetensors");
+    g_autofree char *path = sd_test_tmp_path ("inpainting.safetensors");
     gint64 shape[4] = { 32, 9, 3, 3 };
 
     entries_add_zeros (entries, "model.diffusion_model.input_blocks.0.0.weight", 4, shape);
@@ -745,8 +720,8 @@ test_unsupported (void)
   /* An SDXL-sized cross-attention context. */
   {
     g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (entry_free);
-    g_autofree char *path = tmp_path ("sdxl-context.safetensors");
-    g_autofree char *folder = tmp_path ("sdxl-context");
+    g_autofree char *path = sd_test_tmp_path ("sdxl-context.safetensors");
+    g_autofree char *folder = sd_test_tmp_path ("sdxl-context");
     g_autofree char *unet = g_build_filename (folder, "unet", NULL);
     g_autofree char *weights = g_build_filename (unet, "diffusion_pytorch_model.safetensors", NULL);
     static const gint64 conv_in[4] = { 32, 4, 3, 3 }, conv1[4] = { 32, 32, 3, 3 };
@@ -771,9 +746,9 @@ test_unsupported (void)
 
   /* Diffusers folders of other pipelines. */
   {
-    g_autofree char *folder = tmp_path ("flux-folder");
+    g_autofree char *folder = sd_test_tmp_path ("flux-folder");
     g_autofree char *transformer = g_build_filename (folder, "transformer", NULL);
-    g_autofree char *xl = tmp_path ("xl-folder");
+    g_autofree char *xl = sd_test_tmp_path ("xl-folder");
     g_autofree char *xl_text = g_build_filename (xl, "text_encoder_2", NULL);
     g_autofree char *xl_unet = g_build_filename (xl, "unet", NULL);
 
@@ -787,8 +762,8 @@ test_unsupported (void)
   /* Something else altogether. */
   {
     g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (entry_free);
-    g_autofree char *path = tmp_path ("llm.safetensors");
-    g_autofree char *empty = tmp_path ("empty-folder");
+    g_autofree char *path = sd_test_tmp_path ("llm.safetensors");
+    g_autofree char *empty = sd_test_tmp_path ("empty-folder");
     static const gint64 shape[2] = { 16, 8 };
 
     entries_add_zeros (entries, "model.embed_tokens.weight", 2, shape);
@@ -818,21 +793,21 @@ test_invalid (void)
   /* A tensor missing: the message names it as the file does. */
   {
     g_autoptr(GPtrArray) entries = entries_from_file (base, missing);
-    g_autofree char *path = tmp_path ("missing.safetensors");
+    g_autofree char *path = sd_test_tmp_path ("missing.safetensors");
 
     entries_write (entries, path);
     assert_open_fails (path, LOOM_ERROR_INVALID_MODEL, missing);
   }
   {
     g_autoptr(GPtrArray) entries = entries_from_file (base, missing_vae);
-    g_autofree char *path = tmp_path ("missing-vae.safetensors");
+    g_autofree char *path = sd_test_tmp_path ("missing-vae.safetensors");
 
     entries_write (entries, path);
     assert_open_fails (path, LOOM_ERROR_INVALID_MODEL, missing_vae);
   }
   {
     g_autoptr(GPtrArray) entries = entries_from_file (base2, "cond_stage_model.model.transformer.resblocks.1.attn.in_proj_bias");
-    g_autofree char *path = tmp_path ("missing-in-proj.safetensors");
+    g_autofree char *path = sd_test_tmp_path ("missing-in-proj.safetensors");
 
     entries_write (entries, path);
     assert_open_fails (path, LOOM_ERROR_INVALID_MODEL, "cond_stage_model.model.transformer.resblocks.1.attn.in_proj_bias");
@@ -841,7 +816,7 @@ test_invalid (void)
   /* A tensor of the wrong shape: named, with what was expected. */
   {
     g_autoptr(GPtrArray) entries = entries_from_file (base, reshaped);
-    g_autofree char *path = tmp_path ("reshaped.safetensors");
+    g_autofree char *path = sd_test_tmp_path ("reshaped.safetensors");
     gint64 shape[4] = { 64, 32, 1, 1 };
 
     entries_add_zeros (entries, reshaped, 4, shape);
@@ -853,7 +828,7 @@ test_invalid (void)
   /* A weight in a type Loom does not compute with (an fp8 checkpoint). */
   {
     g_autoptr(GPtrArray) entries = entries_from_file (base, "model.diffusion_model.out.2.weight");
-    g_autofree char *path = tmp_path ("fp8.safetensors");
+    g_autofree char *path = sd_test_tmp_path ("fp8.safetensors");
     static const gint64 shape[4] = { 4, 32, 3, 3 };
     g_autoptr(GBytes) data = g_bytes_new_take (g_malloc0 (4 * 32 * 9), 4 * 32 * 9);
 
@@ -864,7 +839,7 @@ test_invalid (void)
 
   /* A diffusers folder without unet weights, or with .bin weights only. */
   {
-    g_autofree char *folder = tmp_path ("bin-folder");
+    g_autofree char *folder = sd_test_tmp_path ("bin-folder");
     g_autofree char *unet = g_build_filename (folder, "unet", NULL);
     g_autofree char *bin = g_build_filename (unet, "diffusion_pytorch_model.bin", NULL);
 
@@ -881,7 +856,7 @@ test_extra_tensors (void)
   LoomSdConfig config;
   g_autofree char *base = NULL;
   g_autoptr(GPtrArray) entries = NULL;
-  g_autofree char *path = tmp_path ("extras.safetensors");
+  g_autofree char *path = sd_test_tmp_path ("extras.safetensors");
   g_autoptr(LoomSdCheckpoint) checkpoint = NULL;
   gint64 ids[77];
   static const gint64 shape[2] = { 1, 77 };
@@ -911,8 +886,7 @@ main (int    argc,
   int status;
 
   loom_test_init (&argc, &argv);
-  tmp_dir = g_dir_make_tmp ("test-sd-checkpoint-XXXXXX", NULL);
-  g_assert_nonnull (tmp_dir);
+  sd_test_tmp_init ("test-sd-checkpoint");
 
   g_test_add_func ("/engine/sd-checkpoint/parameter-counts", test_parameter_counts);
   g_test_add_func ("/engine/sd-checkpoint/ldm-names", test_ldm_names);
@@ -928,7 +902,6 @@ main (int    argc,
   g_test_add_func ("/engine/sd-checkpoint/extra-tensors", test_extra_tensors);
 
   status = loom_test_run ();
-  remove_tree (tmp_dir);
-  g_free (tmp_dir);
+  sd_test_tmp_clear ();
   return status;
 }

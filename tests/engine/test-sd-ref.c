@@ -9,9 +9,8 @@
 #include <math.h>
 #include <string.h>
 
-#include <glib/gstdio.h>
-
 #include "loom-test-util.h"
+#include "sd-test-util.h"
 #include "formats/loom-safetensors.h"
 #include "image/loom-sd-checkpoint.h"
 #include "image/loom-sd-random-model.h"
@@ -19,26 +18,6 @@
 #include "image/loom-sd-ref.h"
 
 #define TOKENS 77
-
-static char *tmp_dir;
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          remove_tree (child);
-        }
-    }
-  g_remove (path);
-}
 
 static void
 assert_close (const float *got,
@@ -261,7 +240,7 @@ model_new (gboolean    sd2,
            guint       n_rules)
 {
   LoomSdRandomOptions options = { 0 };
-  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+  g_autofree char *path = sd_test_tmp_path (name);
   g_autoptr(GError) error = NULL;
   LoomSdCheckpoint *checkpoint;
 
@@ -271,7 +250,7 @@ model_new (gboolean    sd2,
     loom_sd_random_config_small_sd1 (&options.config);
   options.weight_type = LOOM_TENSOR_F32;
   options.seed = 77;
-  remove_tree (path);
+  sd_test_remove_tree (path);
   g_assert_true (loom_sd_random_model_write (&options, LOOM_SD_LAYOUT_DIFFUSERS, path, NULL, &error));
   g_assert_no_error (error);
   if (component != NULL)
@@ -753,8 +732,7 @@ main (int    argc,
   int status;
 
   loom_test_init (&argc, &argv);
-  tmp_dir = g_dir_make_tmp ("test-sd-ref-XXXXXX", NULL);
-  g_assert_nonnull (tmp_dir);
+  sd_test_tmp_init ("test-sd-ref");
 
   g_test_add_func ("/engine/sd-ref/ops/group-norm", test_group_norm);
   g_test_add_func ("/engine/sd-ref/ops/layer-norm", test_layer_norm);
@@ -770,7 +748,6 @@ main (int    argc,
   g_test_add_func ("/engine/sd-ref/random-models", test_random_models);
 
   status = loom_test_run ();
-  remove_tree (tmp_dir);
-  g_free (tmp_dir);
+  sd_test_tmp_clear ();
   return status;
 }
