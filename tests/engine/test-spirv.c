@@ -18,13 +18,23 @@ typedef struct
 } Interface;
 
 static const Interface fixed_interfaces[] = {
+  { "add_channel", 2, sizeof (LoomAddChannelPush), 0 },
   { "attn_online", 4, sizeof (LoomAttentionOnlinePush), 2 },
   { "attn_scores", 3, sizeof (LoomAttentionPush), 1 },
   { "attn_values", 3, sizeof (LoomAttentionPush), 1 },
   { "bias", 2, sizeof (LoomBiasPush), 0 },
   { "binary", 3, sizeof (LoomBinaryPush), 2 },
+  { "conv2d_f16", 4, sizeof (LoomConv2dPush), 1 },
+  { "conv2d_f16_blocked", 4, sizeof (LoomConv2dPush), 2 },
+  { "conv2d_f32", 4, sizeof (LoomConv2dPush), 1 },
+  { "conv2d_f32_blocked", 4, sizeof (LoomConv2dPush), 2 },
+  { "flash_attn", 4, sizeof (LoomFlashAttentionPush), 3 },
+  { "flash_attn_rows", 4, sizeof (LoomFlashAttentionPush), 3 },
+  { "geglu", 2, sizeof (LoomGegluPush), 0 },
   { "get_rows_f32", 2, sizeof (LoomGetRowsPush), 0 },
+  { "group_norm", 4, sizeof (LoomGroupNormPush), 2 },
   { "kv_store", 2, sizeof (LoomKvStorePush), 1 },
+  { "layer_norm", 4, sizeof (LoomLayerNormPush), 0 },
   { "matmul_f32", 3, sizeof (LoomMatmulPush), 0 },
   { "matmul_f32_blocked", 3, sizeof (LoomMatmulPush), 1 },
   { "matvec_f32", 3, sizeof (LoomMatvecPush), 1 },
@@ -32,7 +42,10 @@ static const Interface fixed_interfaces[] = {
   { "rms_norm", 3, sizeof (LoomRowsPush), 0 },
   { "rope", 2, sizeof (LoomRopePush), 2 },
   { "softmax", 2, sizeof (LoomRowsPush), 0 },
+  { "timestep_embedding", 1, sizeof (LoomTimestepPush), 0 },
+  { "transpose", 2, sizeof (LoomTransposePush), 0 },
   { "unary", 2, sizeof (LoomUnaryPush), 2 },
+  { "upsample_nearest", 2, sizeof (LoomUpsamplePush), 0 },
 };
 
 /* Shaders compiled once per stored weight type (shaders/meson.build): the name is
