@@ -595,6 +595,45 @@ encode_prompt (LoomImageModel       *self,
   return g_steal_pointer (&hidden);
 }
 
+/* The encoder's output for the prompt and, with guidance, the negative prompt, which
+ * must then have as many 77-token chunks. */
+static gboolean
+encode_prompts (LoomImageModel         *self,
+                const LoomImageRequest *request,
+                gboolean                guidance,
+                float                 **cond_hidden,
+                float                 **uncond_hidden,
+                guint                  *n_chunks,
+                GError                **error)
+{
+  g_autoptr(LoomClipPrompt) cond = NULL;
+  g_autoptr(LoomClipPrompt) uncond = NULL;
+
+  cond = loom_clip_prompt_parse (self->tokenizer, request->prompt != NULL ? request->prompt : "",
+                                 self->pad_token, error);
+  if (cond == NULL)
+    return FALSE;
+  if (guidance)
+    {
+      uncond = loom_clip_prompt_parse (self->tokenizer,
+                                       request->negative_prompt != NULL
+                                         ? request->negative_prompt : "",
+                                       self->pad_token, error);
+      if (uncond == NULL)
+        return FALSE;
+      *n_chunks = MAX (cond->n_chunks, uncond->n_chunks);
+      loom_clip_prompt_pad_to (cond, self->tokenizer, self->pad_token, *n_chunks);
+      loom_clip_prompt_pad_to (uncond, self->tokenizer, self->pad_token, *n_chunks);
+    }
+  *n_chunks = cond->n_chunks;
+  *cond_hidden = encode_prompt (self, cond, error);
+  if (*cond_hidden == NULL)
+    return FALSE;
+  if (guidance && (*uncond_hidden = encode_prompt (self, uncond, error)) == NULL)
+    return FALSE;
+  return TRUE;
+}
+
 static LoomUnetState *
 unet_state_for (LoomImageModel *self,
                 guint           h,
@@ -698,6 +737,37 @@ planes_to_rgba (const float  *planes,
   return g_bytes_new_take (rgba, 4 * plane);
 }
 
+/* What the image's provenance keeps of its making; the strings are borrowed, except the
+ * two digests. */
+static void
+fill_record (LoomImageModel         *self,
+             const LoomImageRequest *request,
+             LoomSdSamplerKind       sampler,
+             guint                   steps,
+             float                   cfg_scale,
+             guint                   width,
+             guint                   height,
+             LoomImageRecord        *record)
+{
+  record->model_name = self->name;
+  record->model_kind = (char *) loom_sd_config_describe (&self->config);
+  record->model_sha256 = self->sha256;
+  record->prompt = (char *) (request->prompt != NULL ? request->prompt : "");
+  record->negative_prompt = (char *) (request->negative_prompt != NULL
+                                        ? request->negative_prompt : "");
+  record->seed = request->seed;
+  record->steps = steps;
+  record->sampler = (char *) loom_sd_sampler_to_string (sampler);
+  record->cfg_scale = cfg_scale;
+  record->width = width;
+  record->height = height;
+  record->mode = (char *) (request->mask_image != NULL ? "inpaint"
+                           : request->init_image != NULL ? "img2img" : "txt2img");
+  record->strength = request->init_image != NULL ? request->strength : 1.0f;
+  record->init_sha256 = sha256_of_bytes (request->init_image);
+  record->mask_sha256 = sha256_of_bytes (request->mask_image);
+}
+
 LoomImage *
 loom_image_model_generate_sync (LoomImageModel         *self,
                                 const LoomImageRequest *request,
@@ -712,8 +782,6 @@ loom_image_model_generate_sync (LoomImageModel         *self,
   LoomSdSamplerKind sampler;
   LoomSdSampleParams params = { 0 };
   LoomImageRecord record = { 0 };
-  g_autoptr(LoomClipPrompt) cond = NULL;
-  g_autoptr(LoomClipPrompt) uncond = NULL;
   g_autofree float *cond_hidden = NULL;
   g_autofree float *uncond_hidden = NULL;
   g_autofree float *x = NULL;
@@ -727,7 +795,7 @@ loom_image_model_generate_sync (LoomImageModel         *self,
   Denoiser denoiser = { 0 };
   StepRelay relay = { step_func, step_data, cancellable };
   gint64 start = g_get_monotonic_time (), mark;
-  guint width, height, factor, lw, lh, steps;
+  guint width, height, factor, lw, lh, steps, n_chunks;
   gsize n;
   gboolean guidance;
   float cfg;
@@ -758,30 +826,9 @@ loom_image_model_generate_sync (LoomImageModel         *self,
   lh = height / factor;
   n = (gsize) config->unet_in_channels * lw * lh;
 
-  /* The prompts: with guidance, both sides need as many 77-token chunks. */
+  /* The prompts. */
   mark = g_get_monotonic_time ();
-  cond = loom_clip_prompt_parse (self->tokenizer, request->prompt != NULL ? request->prompt : "",
-                                 self->pad_token, error);
-  if (cond == NULL)
-    return NULL;
-  if (guidance)
-    {
-      guint chunks;
-
-      uncond = loom_clip_prompt_parse (self->tokenizer,
-                                       request->negative_prompt != NULL
-                                         ? request->negative_prompt : "",
-                                       self->pad_token, error);
-      if (uncond == NULL)
-        return NULL;
-      chunks = MAX (cond->n_chunks, uncond->n_chunks);
-      loom_clip_prompt_pad_to (cond, self->tokenizer, self->pad_token, chunks);
-      loom_clip_prompt_pad_to (uncond, self->tokenizer, self->pad_token, chunks);
-    }
-  cond_hidden = encode_prompt (self, cond, error);
-  if (cond_hidden == NULL)
-    return NULL;
-  if (guidance && (uncond_hidden = encode_prompt (self, uncond, error)) == NULL)
+  if (!encode_prompts (self, request, guidance, &cond_hidden, &uncond_hidden, &n_chunks, error))
     return NULL;
   t.text_seconds = (g_get_monotonic_time () - mark) / 1e6;
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -822,7 +869,7 @@ loom_image_model_generate_sync (LoomImageModel         *self,
     }
 
   /* Denoising. */
-  denoiser.unet = unet_state_for (self, lh, lw, cond->n_chunks * LOOM_CLIP_CONTEXT, error);
+  denoiser.unet = unet_state_for (self, lh, lw, n_chunks * LOOM_CLIP_CONTEXT, error);
   if (denoiser.unet == NULL)
     return NULL;
   denoiser.contexts[0] = cond_hidden;
@@ -857,23 +904,7 @@ loom_image_model_generate_sync (LoomImageModel         *self,
                            ? g_bytes_get_data (request->mask_image, NULL) : NULL);
   t.decode_seconds = (g_get_monotonic_time () - mark) / 1e6;
 
-  record.model_name = self->name;
-  record.model_kind = (char *) loom_sd_config_describe (config);
-  record.model_sha256 = self->sha256;
-  record.prompt = (char *) (request->prompt != NULL ? request->prompt : "");
-  record.negative_prompt = (char *) (request->negative_prompt != NULL
-                                       ? request->negative_prompt : "");
-  record.seed = request->seed;
-  record.steps = steps;
-  record.sampler = (char *) loom_sd_sampler_to_string (sampler);
-  record.cfg_scale = guidance ? cfg : 1.0f;
-  record.width = width;
-  record.height = height;
-  record.mode = (char *) (request->mask_image != NULL ? "inpaint"
-                          : request->init_image != NULL ? "img2img" : "txt2img");
-  record.strength = request->init_image != NULL ? request->strength : 1.0f;
-  record.init_sha256 = sha256_of_bytes (request->init_image);
-  record.mask_sha256 = sha256_of_bytes (request->mask_image);
+  fill_record (self, request, sampler, steps, guidance ? cfg : 1.0f, width, height, &record);
   record.seconds = (g_get_monotonic_time () - start) / 1e6;
   image = loom_image_new (rgba, width, height, &record);
   g_free (record.init_sha256);
