@@ -24,6 +24,7 @@
 #include <glib/gstdio.h>
 
 #include "loom-error.h"
+#include "loom-mapped-file.h"
 #include "loom-gguf.h"
 
 #define GGUF_MAGIC         0x46554747u  /* "GGUF" read as a little-endian u32 */
@@ -844,15 +845,6 @@ loom_gguf_new_from_bytes (GBytes      *bytes,
   return self;
 }
 
-static void
-set_open_error (GError     **error,
-                int          saved_errno,
-                const char  *display)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "Could not open “%s”: %s",
-               display, g_strerror (saved_errno));
-}
-
 /**
  * loom_gguf_open:
  *
@@ -868,47 +860,15 @@ loom_gguf_open (const char  *path,
   LoomGguf *self;
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) local_error = NULL;
   g_autofree char *display = NULL;
-  struct stat st;
-  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   display = g_filename_display_name (path);
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    {
-      set_open_error (error, errno, display);
-      return NULL;
-    }
-  if (fstat (fd, &st) != 0)
-    {
-      set_open_error (error, errno, display);
-      g_close (fd, NULL);
-      return NULL;
-    }
-  /* mmap() of a folder or a device fails with an unhelpful message, or not at all. */
-  if (!S_ISREG (st.st_mode))
-    {
-      g_set_error (error, G_IO_ERROR,
-                   S_ISDIR (st.st_mode) ? G_IO_ERROR_IS_DIRECTORY : G_IO_ERROR_NOT_REGULAR_FILE,
-                   "Could not open “%s”: %s", display,
-                   S_ISDIR (st.st_mode) ? "it is a folder" : "not a regular file");
-      g_close (fd, NULL);
-      return NULL;
-    }
-
-  /* The mapping outlives the descriptor. */
-  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
-  g_close (fd, NULL);
+  mapped = loom_mapped_file_open (path, display, error);
   if (mapped == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
-                   "Could not map “%s” into memory: %s", display, local_error->message);
-      return NULL;
-    }
+    return NULL;
   bytes = g_mapped_file_get_bytes (mapped);
   self = loom_gguf_new_from_bytes (bytes, display, error);
   if (self != NULL)

@@ -22,6 +22,7 @@
 #include <json-glib/json-glib.h>
 
 #include "loom-error.h"
+#include "loom-mapped-file.h"
 #include "loom-safetensors.h"
 #include "loom-tensor-type.h"
 
@@ -559,15 +560,6 @@ loom_safetensors_new_from_data (const guint8  *data,
   return self;
 }
 
-static void
-set_open_error (GError     **error,
-                int          saved_errno,
-                const char  *display)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "Could not open “%s”: %s",
-               display, g_strerror (saved_errno));
-}
-
 /**
  * loom_safetensors_open:
  *
@@ -581,47 +573,15 @@ loom_safetensors_open (const char  *path,
 {
   LoomSafetensors *self;
   g_autoptr(GMappedFile) mapped = NULL;
-  g_autoptr(GError) local_error = NULL;
   g_autofree char *display = NULL;
-  struct stat st;
-  int fd;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   display = g_filename_display_name (path);
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    {
-      set_open_error (error, errno, display);
-      return NULL;
-    }
-  if (fstat (fd, &st) != 0)
-    {
-      set_open_error (error, errno, display);
-      g_close (fd, NULL);
-      return NULL;
-    }
-  /* mmap() of a folder or a device fails with an unhelpful message, or not at all. */
-  if (!S_ISREG (st.st_mode))
-    {
-      g_set_error (error, G_IO_ERROR,
-                   S_ISDIR (st.st_mode) ? G_IO_ERROR_IS_DIRECTORY : G_IO_ERROR_NOT_REGULAR_FILE,
-                   "Could not open “%s”: %s", display,
-                   S_ISDIR (st.st_mode) ? "it is a folder" : "not a regular file");
-      g_close (fd, NULL);
-      return NULL;
-    }
-
-  /* The mapping outlives the descriptor. An empty file maps to NULL data. */
-  mapped = g_mapped_file_new_from_fd (fd, FALSE, &local_error);
-  g_close (fd, NULL);
+  mapped = loom_mapped_file_open (path, display, error);
   if (mapped == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
-                   "Could not map “%s” into memory: %s", display, local_error->message);
-      return NULL;
-    }
+    return NULL;
 
   self = safetensors_new ((const guint8 *) g_mapped_file_get_contents (mapped),
                           g_mapped_file_get_length (mapped), display);
