@@ -194,6 +194,65 @@ loom_ref_rope (float       *x,
         }
 }
 
+/* One query of one head against n_keys keys and values (rows @stride floats apart):
+ * out = softmax(scale · q·kᵀ) · v in double. Raises *max_score_error (γ · scale · Σ|q·k|)
+ * and *max_score when given, and writes Σ p·|v| into @magnitude when given. */
+static void
+attend_row (const float *qh,
+            const float *k,
+            const float *v,
+            gsize        stride,
+            gsize        n_keys,
+            gsize        head_dim,
+            double       scale,
+            double       gamma,
+            double      *scores,
+            float       *out,
+            float       *magnitude,
+            double      *max_score_error,
+            double      *max_score)
+{
+  double max = -INFINITY, sum = 0.0;
+
+  for (gsize t = 0; t < n_keys; t++)
+    {
+      const float *kt = k + t * stride;
+      double dot = 0.0, mag = 0.0;
+
+      for (gsize d = 0; d < head_dim; d++)
+        {
+          double p = (double) qh[d] * kt[d];
+          dot += p;
+          mag += fabs (p);
+        }
+      scores[t] = dot * scale;
+      max = MAX (max, scores[t]);
+      if (max_score != NULL)
+        *max_score = MAX (*max_score, fabs (scores[t]));
+      if (max_score_error != NULL)
+        *max_score_error = MAX (*max_score_error, gamma * mag * scale);
+    }
+  for (gsize t = 0; t < n_keys; t++)
+    {
+      scores[t] = exp (scores[t] - max);
+      sum += scores[t];
+    }
+  for (gsize d = 0; d < head_dim; d++)
+    {
+      double acc = 0.0, mag = 0.0;
+
+      for (gsize t = 0; t < n_keys; t++)
+        {
+          double vt = v[t * stride + d];
+          acc += scores[t] / sum * vt;
+          mag += scores[t] / sum * fabs (vt);
+        }
+      out[d] = (float) acc;
+      if (magnitude != NULL)
+        magnitude[d] = (float) mag;
+    }
+}
+
 void
 loom_ref_attention (const float   *q,
                     const float   *k_cache,
@@ -221,46 +280,14 @@ loom_ref_attention (const float   *q,
   for (gsize i = 0; i < n_q; i++)
     for (gsize h = 0; h < n_heads; h++)
       {
-        const float *qh = q + (i * n_heads + h) * head_dim;
         gsize kv = h / (n_heads / n_kv_heads);
-        gsize valid = pos0 + i + 1;
-        double max = -INFINITY, sum = 0.0;
+        gsize row = (i * n_heads + h) * head_dim;
 
-        for (gsize t = 0; t < valid; t++)
-          {
-            const float *kt = k_cache + (t * n_kv_heads + kv) * head_dim;
-            double dot = 0.0, mag = 0.0;
-            for (gsize d = 0; d < head_dim; d++)
-              {
-                double p = (double) qh[d] * kt[d];
-                dot += p;
-                mag += fabs (p);
-              }
-            scores[t] = dot * scale;
-            max = MAX (max, scores[t]);
-            if (max_score != NULL)
-              *max_score = MAX (*max_score, fabs (scores[t]));
-            if (max_score_error != NULL)
-              *max_score_error = MAX (*max_score_error, gamma * mag * scale);
-          }
-        for (gsize t = 0; t < valid; t++)
-          {
-            scores[t] = exp (scores[t] - max);
-            sum += scores[t];
-          }
-        for (gsize d = 0; d < head_dim; d++)
-          {
-            double acc = 0.0, mag = 0.0;
-            for (gsize t = 0; t < valid; t++)
-              {
-                double v = v_cache[(t * n_kv_heads + kv) * head_dim + d];
-                acc += scores[t] / sum * v;
-                mag += scores[t] / sum * fabs (v);
-              }
-            out[(i * n_heads + h) * head_dim + d] = (float) acc;
-            if (magnitude != NULL)
-              magnitude[(i * n_heads + h) * head_dim + d] = (float) mag;
-          }
+        /* Causal: query i sees the cached positions up to its own. */
+        attend_row (q + row, k_cache + kv * head_dim, v_cache + kv * head_dim,
+                    n_kv_heads * head_dim, pos0 + i + 1, head_dim, scale, gamma, scores,
+                    out + row, magnitude != NULL ? magnitude + row : NULL, max_score_error,
+                    max_score);
       }
 }
 
@@ -442,46 +469,11 @@ loom_ref_flash_attention (const float *q,
   for (gsize i = 0; i < n_q; i++)
     for (gsize h = 0; h < n_heads; h++)
       {
-        const float *qh = q + i * q_stride + h * head_dim;
-        double max = -INFINITY, sum = 0.0;
+        gsize row = (i * n_heads + h) * head_dim;
 
-        for (gsize t = 0; t < n_kv; t++)
-          {
-            const float *kt = k + t * kv_stride + h * head_dim;
-            double dot = 0.0, mag = 0.0;
-
-            for (gsize d = 0; d < head_dim; d++)
-              {
-                double p = (double) qh[d] * kt[d];
-                dot += p;
-                mag += fabs (p);
-              }
-            scores[t] = dot * scale;
-            max = MAX (max, scores[t]);
-            if (max_score != NULL)
-              *max_score = MAX (*max_score, fabs (scores[t]));
-            if (max_score_error != NULL)
-              *max_score_error = MAX (*max_score_error, gamma * mag * scale);
-          }
-        for (gsize t = 0; t < n_kv; t++)
-          {
-            scores[t] = exp (scores[t] - max);
-            sum += scores[t];
-          }
-        for (gsize d = 0; d < head_dim; d++)
-          {
-            double acc = 0.0, mag = 0.0;
-
-            for (gsize t = 0; t < n_kv; t++)
-              {
-                double vt = v[t * kv_stride + h * head_dim + d];
-                acc += scores[t] / sum * vt;
-                mag += scores[t] / sum * fabs (vt);
-              }
-            out[(i * n_heads + h) * head_dim + d] = (float) acc;
-            if (magnitude != NULL)
-              magnitude[(i * n_heads + h) * head_dim + d] = (float) mag;
-          }
+        attend_row (q + i * q_stride + h * head_dim, k + h * head_dim, v + h * head_dim,
+                    kv_stride, n_kv, head_dim, scale, gamma, scores, out + row,
+                    magnitude != NULL ? magnitude + row : NULL, max_score_error, max_score);
       }
 }
 
