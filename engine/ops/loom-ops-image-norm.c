@@ -108,18 +108,13 @@ loom_op_layer_norm (LoomCommand *cmd,
     .n_bindings = 4,
     .push_size = sizeof (LoomLayerNormPush),
   };
-  gsize window = loom_ops_max_window_elements (cmd, sizeof (float));
   gsize rows_per_dispatch;
 
   if (rows == 0 || cols == 0)
     return;
-  if (cols > window)
-    {
-      loom_command_fail (cmd, "layer_norm", "a row of %" G_GSIZE_FORMAT " floats exceeds one "
-                         "binding", cols);
-      return;
-    }
-  rows_per_dispatch = window / cols;
+  /* Whole rows per dispatch, as many as one window holds. */
+  if (!loom_ops_rows_per_window (cmd, "layer_norm", cols, &rows_per_dispatch))
+    return;
 
   for (gsize first = 0; first < rows; first += rows_per_dispatch)
     {

@@ -19,6 +19,10 @@ guint32 loom_ops_bind                (LoomCommand *cmd,
                                       gsize        count,
                                       gsize        element_size,
                                       LoomAccess   access);
+gboolean loom_ops_rows_per_window    (LoomCommand *cmd,
+                                      const char  *what,
+                                      gsize        cols,
+                                      gsize       *rows_per_dispatch);
 gboolean loom_ops_fold_groups        (LoomCommand *cmd,
                                       gsize        n_groups,
                                       guint32     *groups_x,

@@ -347,19 +347,13 @@ loom_op_bias (LoomCommand *cmd,
     .n_bindings = 2,
     .push_size = sizeof (LoomBiasPush),
   };
-  gsize window = loom_ops_max_window_elements (cmd, sizeof (float));
   gsize rows_per_dispatch;
 
   if (rows == 0 || cols == 0)
     return;
-  if (cols > window)
-    {
-      loom_command_fail (cmd, "bias", "rows of %" G_GSIZE_FORMAT " floats exceed one binding",
-                         cols);
-      return;
-    }
   /* Whole rows per dispatch, as many as one window holds. */
-  rows_per_dispatch = window / cols;
+  if (!loom_ops_rows_per_window (cmd, "bias", cols, &rows_per_dispatch))
+    return;
   for (gsize first = 0; first < rows; first += rows_per_dispatch)
     {
       gsize count = MIN (rows - first, rows_per_dispatch);

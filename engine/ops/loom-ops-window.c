@@ -25,6 +25,27 @@ loom_ops_max_window_elements (LoomCommand *cmd,
   return MIN (usable / element_size, (gsize) G_MAXINT32);
 }
 
+/* How many whole rows of @cols floats one dispatch may cover, for ops that bind rows
+ * whole (norms, softmax, bias); fails the command, naming @what, when a single row
+ * exceeds one window. */
+gboolean
+loom_ops_rows_per_window (LoomCommand *cmd,
+                          const char  *what,
+                          gsize        cols,
+                          gsize       *rows_per_dispatch)
+{
+  gsize window = loom_ops_max_window_elements (cmd, sizeof (float));
+
+  if (cols > window)
+    {
+      loom_command_fail (cmd, what, "a row of %" G_GSIZE_FORMAT " floats exceeds one binding",
+                         cols);
+      return FALSE;
+    }
+  *rows_per_dispatch = window / cols;
+  return TRUE;
+}
+
 /* Fills @binding with a window over elements [first, first + count) of @view and
  * returns the index of element @first inside that window. */
 guint32
