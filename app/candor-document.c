@@ -649,6 +649,24 @@ candor_document_dup_text (CandorDocument *self)
   return gtk_text_buffer_get_slice (self->buffer, &start, &end, TRUE);
 }
 
+/* Story notes (memory, author's note): stored as given (NULL as ""), a change marks the
+ * document modified and is notified. */
+static void
+set_note (CandorDocument *self,
+          char          **field,
+          const char     *text,
+          GParamSpec     *pspec)
+{
+  if (text == NULL)
+    text = "";
+  if (g_str_equal (text, *field))
+    return;
+  g_free (*field);
+  *field = g_strdup (text);
+  set_modified (self, TRUE);
+  g_object_notify_by_pspec (G_OBJECT (self), pspec);
+}
+
 const char *
 candor_document_get_memory (CandorDocument *self)
 {
@@ -663,14 +681,7 @@ candor_document_set_memory (CandorDocument *self,
 {
   g_return_if_fail (CANDOR_IS_DOCUMENT (self));
 
-  if (text == NULL)
-    text = "";
-  if (g_str_equal (text, self->memory))
-    return;
-  g_free (self->memory);
-  self->memory = g_strdup (text);
-  set_modified (self, TRUE);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MEMORY]);
+  set_note (self, &self->memory, text, properties[PROP_MEMORY]);
 }
 
 const char *
@@ -687,14 +698,7 @@ candor_document_set_authors_note (CandorDocument *self,
 {
   g_return_if_fail (CANDOR_IS_DOCUMENT (self));
 
-  if (text == NULL)
-    text = "";
-  if (g_str_equal (text, self->authors_note))
-    return;
-  g_free (self->authors_note);
-  self->authors_note = g_strdup (text);
-  set_modified (self, TRUE);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTHORS_NOTE]);
+  set_note (self, &self->authors_note, text, properties[PROP_AUTHORS_NOTE]);
 }
 
 gboolean
