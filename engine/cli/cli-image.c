@@ -126,6 +126,7 @@ candor_cli_image (int    argc,
   g_autoptr(GBytes) mask_pixels = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   LoomImageRequest request;
+  LoomImageMetadata metadata;
   guint w, h;
   Run run = { 0 };
 
@@ -174,7 +175,10 @@ candor_cli_image (int    argc,
       g_propagate_error (&error, run.error);
       goto fail;
     }
-  if (!loom_image_save_png (run.image, out, &error))
+  /* The file says how it was made (XMP); training stays not allowed, the default. */
+  loom_image_metadata_init (&metadata);
+  metadata.creator_tool = "candor-cli " PACKAGE_VERSION;
+  if (!loom_image_write_png (run.image, &metadata, out, &error))
     {
       g_clear_object (&run.image);
       goto fail;

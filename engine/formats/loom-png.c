@@ -152,13 +152,13 @@ put_chunk (GByteArray   *b,
 }
 
 static gboolean
-put_text (GByteArray  *b,
-          const char  *key,
-          const char  *value,
-          GError     **error)
+put_text (GByteArray         *b,
+          const LoomPngText  *text,
+          GError            **error)
 {
+  const char *key = text->key, *value = text->value;
   g_autofree char *latin1_key = utf8_to_latin1 (key);
-  g_autofree char *latin1_value = utf8_to_latin1 (value);
+  g_autofree char *latin1_value = text->international ? NULL : utf8_to_latin1 (value);
   g_autoptr(GByteArray) data = g_byte_array_new ();
 
   if (latin1_key == NULL || !keyword_is_valid (latin1_key))
@@ -259,22 +259,20 @@ put_filtered_row (GByteArray   *out,
 }
 
 /**
- * loom_png_encode:
+ * loom_png_encode_text:
  * @rgba: @width × @height × 4 bytes, rows top to bottom
- * @keys: (array length=n_text): UTF-8 keywords, each 1–79 Latin-1 characters
- * @values: (array length=n_text): UTF-8 text
+ * @text: (array length=n_text): the text chunks, written in this order after IHDR
  *
  * Returns: (transfer full) (nullable): the PNG file, or %NULL with @error set (a keyword
  * PNG cannot store, an image too large for a chunk).
  */
 GBytes *
-loom_png_encode (const guint8       *rgba,
-                 guint               width,
-                 guint               height,
-                 const char * const *keys,
-                 const char * const *values,
-                 guint               n_text,
-                 GError            **error)
+loom_png_encode_text (const guint8       *rgba,
+                      guint               width,
+                      guint               height,
+                      const LoomPngText  *text,
+                      guint               n_text,
+                      GError            **error)
 {
   g_autoptr(GByteArray) b = g_byte_array_new ();
   g_autoptr(GByteArray) raw = NULL;
@@ -288,7 +286,7 @@ loom_png_encode (const guint8       *rgba,
   g_return_val_if_fail (rgba != NULL, NULL);
   g_return_val_if_fail (width > 0 && width <= MAX_SIDE, NULL);
   g_return_val_if_fail (height > 0 && height <= MAX_SIDE, NULL);
-  g_return_val_if_fail (n_text == 0 || (keys != NULL && values != NULL), NULL);
+  g_return_val_if_fail (n_text == 0 || text != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   g_byte_array_append (b, signature, SIGNATURE_BYTES);
@@ -308,9 +306,11 @@ loom_png_encode (const guint8       *rgba,
 
   for (guint i = 0; i < n_text; i++)
     {
-      g_return_val_if_fail (keys[i] != NULL && g_utf8_validate (keys[i], -1, NULL), NULL);
-      g_return_val_if_fail (values[i] != NULL && g_utf8_validate (values[i], -1, NULL), NULL);
-      if (!put_text (b, keys[i], values[i], error))
+      g_return_val_if_fail (text[i].key != NULL && g_utf8_validate (text[i].key, -1, NULL),
+                            NULL);
+      g_return_val_if_fail (text[i].value != NULL
+                            && g_utf8_validate (text[i].value, -1, NULL), NULL);
+      if (!put_text (b, &text[i], error))
         return NULL;
     }
 
@@ -336,8 +336,59 @@ loom_png_encode (const guint8       *rgba,
   return g_byte_array_free_to_bytes (g_steal_pointer (&b));
 }
 
-/* Writes the PNG through a temporary file renamed over @path, so that @path is either the
+/**
+ * loom_png_encode:
+ * @rgba: @width × @height × 4 bytes, rows top to bottom
+ * @keys: (array length=n_text): UTF-8 keywords, each 1–79 Latin-1 characters
+ * @values: (array length=n_text): UTF-8 text
+ *
+ * Returns: (transfer full) (nullable): as loom_png_encode_text().
+ */
+GBytes *
+loom_png_encode (const guint8       *rgba,
+                 guint               width,
+                 guint               height,
+                 const char * const *keys,
+                 const char * const *values,
+                 guint               n_text,
+                 GError            **error)
+{
+  g_autofree LoomPngText *text = NULL;
+
+  g_return_val_if_fail (n_text == 0 || (keys != NULL && values != NULL), NULL);
+
+  text = g_new0 (LoomPngText, MAX (n_text, 1));
+  for (guint i = 0; i < n_text; i++)
+    {
+      text[i].key = keys[i];
+      text[i].value = values[i];
+    }
+  return loom_png_encode_text (rgba, width, height, text, n_text, error);
+}
+
+/* Writes @png through a temporary file renamed over @path, so that @path is either the
  * old file or the whole new one. */
+gboolean
+loom_png_save (const char  *path,
+               GBytes      *png,
+               GError     **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (png != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!g_file_set_contents (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
+                            &local_error))
+    {
+      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
+                           local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 loom_png_write (const char         *path,
                 const guint8       *rgba,
@@ -349,22 +400,12 @@ loom_png_write (const char         *path,
                 GError            **error)
 {
   g_autoptr(GBytes) png = NULL;
-  g_autoptr(GError) local_error = NULL;
 
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   png = loom_png_encode (rgba, width, height, keys, values, n_text, error);
-  if (png == NULL)
-    return FALSE;
-  if (!g_file_set_contents (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png),
-                            &local_error))
-    {
-      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_file_error (local_error->code),
-                           local_error->message);
-      return FALSE;
-    }
-  return TRUE;
+  return png != NULL && loom_png_save (path, png, error);
 }
 
 /* Decoding. */

@@ -23,9 +23,24 @@ typedef struct
   GHashTable *text;     /* key → value (UTF-8), from tEXt, zTXt and iTXt */
 } LoomPng;
 
-/* @keys/@values: n_text UTF-8 pairs, written as iTXt when a value is not Latin-1 (and
- * always as tEXt for "parameters", which A1111 readers expect — converted to Latin-1
- * where possible, else iTXt). */
+/* A text chunk to write: tEXt when the value is Latin-1 (as A1111 readers expect of
+ * "parameters"), else iTXt; @international forces iTXt, which XMP must use. */
+typedef struct
+{
+  const char *key;            /* UTF-8, 1–79 Latin-1 characters */
+  const char *value;          /* UTF-8 */
+  gboolean    international;
+} LoomPngText;
+
+/* Text chunks come right after IHDR, in the order given. */
+GBytes  *loom_png_encode_text (const guint8       *rgba,
+                               guint               width,
+                               guint               height,
+                               const LoomPngText  *text,
+                               guint               n_text,
+                               GError            **error);
+/* @keys/@values: n_text UTF-8 pairs, each written as loom_png_encode_text() writes a
+ * LoomPngText that is not @international. */
 GBytes  *loom_png_encode      (const guint8       *rgba,
                                guint               width,
                                guint               height,
@@ -40,6 +55,11 @@ gboolean loom_png_write       (const char         *path,
                                const char * const *keys,
                                const char * const *values,
                                guint               n_text,
+                               GError            **error);
+/* Writes a whole file (what loom_png_encode*() made) so that @path is either the old
+ * file or the new one. */
+gboolean loom_png_save        (const char         *path,
+                               GBytes             *png,
                                GError            **error);
 LoomPng *loom_png_decode      (const guint8       *data,
                                gsize               size,

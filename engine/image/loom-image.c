@@ -1,8 +1,9 @@
 /* loom-image.c — a generated image and its generation record.
  *
- * The record is written three ways: as AUTOMATIC1111's "parameters" text, which image
- * tools and sites read from a PNG's text chunk; as JSON, for Candor's own files; and into
- * a PNG with the pixels.
+ * The record is written four ways: as AUTOMATIC1111's "parameters" text, which image
+ * tools and sites read from a PNG's text chunk; as XMP (IPTC and PLUS properties), which
+ * photo tools, agencies and platforms read; as JSON, for Candor's own files; and into a
+ * PNG with the pixels (PROVENANCE.md §3).
  */
 #include "config.h"
 
@@ -169,27 +170,28 @@ mode_has_init (const char *mode)
   return g_strcmp0 (mode, "img2img") == 0 || g_strcmp0 (mode, "inpaint") == 0;
 }
 
-/**
- * loom_image_record_to_parameters:
- *
- * Returns: (transfer full): the text AUTOMATIC1111 writes into a PNG's "parameters"
- * chunk: the prompt; "Negative prompt: …" on its own line when there is one; then one
- * line "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model hash:
- * (the SHA-256's first 10 digits), Model: name", and ", Denoising strength: 0.75" for
- * img2img and inpainting.
- */
-char *
-loom_image_record_to_parameters (const LoomImageRecord *record)
+/* The prompt, then "Negative prompt: …" on a line of its own when there is one: the
+ * first lines of the "parameters" text, and the XMP's prompt information. */
+static GString *
+prompts_text (const LoomImageRecord *record)
 {
-  GString *s;
-
-  g_return_val_if_fail (record != NULL, NULL);
-
   /* AUTOMATIC1111 strips the text, so an empty prompt leaves no empty first line. */
-  s = g_string_new (record->prompt != NULL ? record->prompt : "");
+  GString *s = g_string_new (record->prompt != NULL ? record->prompt : "");
+
   if (record->negative_prompt != NULL && record->negative_prompt[0] != '\0')
     g_string_append_printf (s, "%sNegative prompt: %s", s->len > 0 ? "\n" : "",
                             record->negative_prompt);
+  return s;
+}
+
+/* The "parameters" text, without the prompt lines unless @include_prompts: a file whose
+ * author keeps the prompts private still says how it was made. */
+static char *
+parameters_text (const LoomImageRecord *record,
+                 gboolean               include_prompts)
+{
+  GString *s = include_prompts ? prompts_text (record) : g_string_new (NULL);
+
   if (s->len > 0)
     g_string_append_c (s, '\n');
 
@@ -210,6 +212,23 @@ loom_image_record_to_parameters (const LoomImageRecord *record)
       append_number (s, record->strength);
     }
   return g_string_free (s, FALSE);
+}
+
+/**
+ * loom_image_record_to_parameters:
+ *
+ * Returns: (transfer full): the text AUTOMATIC1111 writes into a PNG's "parameters"
+ * chunk: the prompt; "Negative prompt: …" on its own line when there is one; then one
+ * line "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model hash:
+ * (the SHA-256's first 10 digits), Model: name", and ", Denoising strength: 0.75" for
+ * img2img and inpainting.
+ */
+char *
+loom_image_record_to_parameters (const LoomImageRecord *record)
+{
+  g_return_val_if_fail (record != NULL, NULL);
+
+  return parameters_text (record, TRUE);
 }
 
 /* JSON. */
@@ -510,23 +529,295 @@ loom_image_record_clear (LoomImageRecord *record)
   memset (record, 0, sizeof *record);
 }
 
-/* Writes the image as a PNG with its record in the "parameters" text chunk; the file is
- * replaced whole or not at all. */
-gboolean
-loom_image_save_png (LoomImage   *self,
-                     const char  *path,
-                     GError     **error)
+/* XMP (PROVENANCE.md §3, item 2). */
+
+#define XMP_KEYWORD            "XML:com.adobe.xmp"      /* XMP part 3, for PNG */
+#define XPACKET_ID             "W5M0MpCehiHzreSzNTczkc9d"  /* XMP part 1: the same in every packet */
+#define SOURCE_TRAINED         "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+#define DATA_MINING_ALLOWED    "http://ns.useplus.org/ldf/vocab/DMI-ALLOWED"
+#define DATA_MINING_PROHIBITED "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING"
+
+/* Defaults: random IDs, "Loom", pure model output, training not allowed, prompts
+ * included. */
+void
+loom_image_metadata_init (LoomImageMetadata *metadata)
 {
+  g_return_if_fail (metadata != NULL);
+
+  memset (metadata, 0, sizeof *metadata);
+  metadata->include_prompts = TRUE;
+}
+
+/* Appends @text as XML character data: the five special characters escaped, and the
+ * control characters XML 1.0 cannot carry even as references dropped. A carriage return
+ * is kept as a reference, which a parser would otherwise turn into a line feed. */
+static void
+append_xml_text (GString    *s,
+                 const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      switch (c)
+        {
+        case '&':
+          g_string_append (s, "&amp;");
+          break;
+        case '<':
+          g_string_append (s, "&lt;");
+          break;
+        case '>':
+          g_string_append (s, "&gt;");
+          break;
+        case '"':
+          g_string_append (s, "&quot;");
+          break;
+        case '\'':
+          g_string_append (s, "&apos;");
+          break;
+        case '\r':
+          g_string_append (s, "&#13;");
+          break;
+        case '\t':
+        case '\n':
+          g_string_append_c (s, (char) c);
+          break;
+        default:
+          if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0xfffe || c == 0xffff)
+            break;
+          g_string_append_unichar (s, c);
+          break;
+        }
+    }
+}
+
+/* One simple property of the description; none when @value is NULL. */
+static void
+append_property (GString    *s,
+                 const char *name,
+                 const char *value)
+{
+  if (value == NULL)
+    return;
+  g_string_append_printf (s, "   <%s>", name);
+  append_xml_text (s, value);
+  g_string_append_printf (s, "</%s>\n", name);
+}
+
+/* "Loom (Stable Diffusion: v1-5-pruned-emaonly, SD 1.x)": the engine and the model. */
+static char *
+ai_system_used (const LoomImageRecord *record)
+{
+  GString *s = g_string_new ("Loom (Stable Diffusion");
+  const char *parts[] = { record->model_name, record->model_kind };
+  const char *separator = ": ";
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    if (parts[i] != NULL && parts[i][0] != '\0')
+      {
+        g_string_append_printf (s, "%s%s", separator, parts[i]);
+        separator = ", ";
+      }
+  g_string_append_c (s, ')');
+  return g_string_free (s, FALSE);
+}
+
+/* The model's version: which file it was (the hash AUTOMATIC1111 shows), else its kind. */
+static char *
+ai_system_version_used (const LoomImageRecord *record)
+{
+  if (record->model_sha256 != NULL && strlen (record->model_sha256) >= HASH_DIGITS)
+    return g_strndup (record->model_sha256, HASH_DIGITS);
+  if (record->model_kind != NULL && record->model_kind[0] != '\0')
+    return g_strdup (record->model_kind);
+  return NULL;
+}
+
+/**
+ * loom_image_metadata_to_xmp:
+ * @metadata: what loom_image_metadata_init() set, changed as needed
+ * @record: how the image was made
+ *
+ * Returns: (transfer full): the XMP packet, UTF-8, in its xpacket wrapper: one
+ * rdf:Description with dc:format, xmp:CreatorTool and CreateDate, xmpMM:DocumentID and
+ * InstanceID, Iptc4xmpExt:DigitalSourceType and the IPTC 2025.1 AI properties, and
+ * plus:DataMining. Missing IDs are new random ones, so two calls differ in them.
+ */
+char *
+loom_image_metadata_to_xmp (const LoomImageMetadata *metadata,
+                            const LoomImageRecord   *record)
+{
+  g_autofree char *document_id = NULL;
+  g_autofree char *instance_id = NULL;
+  g_autofree char *create_date = NULL;
+  g_autofree char *system = NULL;
+  g_autofree char *version = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  GString *s;
+
+  g_return_val_if_fail (metadata != NULL, NULL);
+  g_return_val_if_fail (record != NULL, NULL);
+
+  if (metadata->document_id != NULL)
+    document_id = g_strdup (metadata->document_id);
+  else
+    {
+      g_autofree char *uuid = g_uuid_string_random ();
+
+      document_id = g_strconcat ("xmp.did:", uuid, NULL);
+    }
+  if (metadata->instance_id != NULL)
+    instance_id = g_strdup (metadata->instance_id);
+  else
+    {
+      g_autofree char *uuid = g_uuid_string_random ();
+
+      instance_id = g_strconcat ("xmp.iid:", uuid, NULL);
+    }
+  /* XMP dates are ISO 8601 with the offset from UTC, to the second. */
+  if (metadata->create_date == NULL)
+    now = g_date_time_new_now_local ();
+  create_date = g_date_time_format (metadata->create_date != NULL ? metadata->create_date
+                                                                  : now,
+                                    "%Y-%m-%dT%H:%M:%S%:z");
+  system = ai_system_used (record);
+  version = ai_system_version_used (record);
+
+  s = g_string_new ("<?xpacket begin=\"\xEF\xBB\xBF\" id=\"" XPACKET_ID "\"?>\n"
+                    "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\">\n"
+                    " <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\">\n"
+                    "  <rdf:Description rdf:about=\"\"\n"
+                    "    xmlns:dc=\"http://purl.org/dc/elements/1.1/\"\n"
+                    "    xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"\n"
+                    "    xmlns:xmpMM=\"http://ns.adobe.com/xap/1.0/mm/\"\n"
+                    "    xmlns:Iptc4xmpExt=\"http://iptc.org/std/Iptc4xmpExt/2008-02-29/\"\n"
+                    "    xmlns:plus=\"http://ns.useplus.org/ldf/xmp/1.0/\">\n");
+  append_property (s, "dc:format", "image/png");
+  append_property (s, "xmp:CreatorTool", metadata->creator_tool != NULL
+                                         ? metadata->creator_tool : "Loom");
+  append_property (s, "xmp:CreateDate", create_date);
+  append_property (s, "xmpMM:DocumentID", document_id);
+  append_property (s, "xmpMM:InstanceID", instance_id);
+  append_property (s, "Iptc4xmpExt:DigitalSourceType", metadata->source_type != NULL
+                                                       ? metadata->source_type
+                                                       : SOURCE_TRAINED);
+  append_property (s, "Iptc4xmpExt:AISystemUsed", system);
+  append_property (s, "Iptc4xmpExt:AISystemVersionUsed", version);
+  if (metadata->include_prompts)
+    {
+      g_autoptr(GString) prompts = prompts_text (record);
+
+      if (prompts->len > 0)
+        append_property (s, "Iptc4xmpExt:AIPromptInformation", prompts->str);
+    }
+  append_property (s, "plus:DataMining", metadata->training_allowed ? DATA_MINING_ALLOWED
+                                                                    : DATA_MINING_PROHIBITED);
+  g_string_append (s, "  </rdf:Description>\n"
+                      " </rdf:RDF>\n"
+                      "</x:xmpmeta>\n"
+                      "<?xpacket end=\"w\"?>");
+  return g_string_free (s, FALSE);
+}
+
+/* PNG files. */
+
+/**
+ * loom_image_encode_png:
+ * @metadata: (nullable): the XMP to write, or %NULL for none (and the prompts in the
+ *   "parameters" chunk)
+ *
+ * Returns: (transfer full) (nullable): the PNG file: IHDR, iTXt "XML:com.adobe.xmp"
+ * (uncompressed, with no language tag or translated keyword, as XMP part 3 asks), the
+ * "parameters" text, IDAT…, IEND.
+ */
+GBytes *
+loom_image_encode_png (LoomImage                *self,
+                       const LoomImageMetadata  *metadata,
+                       GError                  **error)
+{
+  g_autofree char *xmp = NULL;
   g_autofree char *parameters = NULL;
-  const char *keys[1] = { "parameters" };
-  const char *values[1];
+  LoomPngText text[2];
+  guint n_text = 0;
+
+  g_return_val_if_fail (LOOM_IS_IMAGE (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (metadata != NULL)
+    {
+      xmp = loom_image_metadata_to_xmp (metadata, &self->record);
+      text[n_text++] = (LoomPngText) { XMP_KEYWORD, xmp, TRUE };
+    }
+  parameters = parameters_text (&self->record, metadata == NULL || metadata->include_prompts);
+  text[n_text++] = (LoomPngText) { "parameters", parameters, FALSE };
+  return loom_png_encode_text (g_bytes_get_data (self->pixels, NULL), self->width,
+                               self->height, text, n_text, error);
+}
+
+/* Writes what loom_image_encode_png() makes; the file is replaced whole or not at all. */
+gboolean
+loom_image_write_png (LoomImage                *self,
+                      const LoomImageMetadata  *metadata,
+                      const char               *path,
+                      GError                  **error)
+{
+  g_autoptr(GBytes) png = NULL;
 
   g_return_val_if_fail (LOOM_IS_IMAGE (self), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  parameters = loom_image_record_to_parameters (&self->record);
-  values[0] = parameters;
-  return loom_png_write (path, g_bytes_get_data (self->pixels, NULL), self->width, self->height,
-                         keys, values, 1, error);
+  png = loom_image_encode_png (self, metadata, error);
+  return png != NULL && loom_png_save (path, png, error);
+}
+
+/**
+ * loom_image_decode_png:
+ * @png: a whole PNG file, untrusted
+ * @width: (out) (optional):
+ * @height: (out) (optional):
+ * @text: (out) (optional) (transfer full): keyword → value (UTF-8) of its tEXt, zTXt and
+ *   iTXt chunks
+ *
+ * Returns: (transfer full) (nullable): the pixels as RGBA8, or %NULL with @error set in
+ * G_IO_ERROR: INVALID_DATA for a corrupt file, NOT_SUPPORTED for a valid PNG this reader
+ * does not read.
+ */
+GBytes *
+loom_image_decode_png (GBytes      *png,
+                       guint       *width,
+                       guint       *height,
+                       GHashTable **text,
+                       GError     **error)
+{
+  g_autoptr(LoomPng) decoded = NULL;
+  const guint8 *data;
+  gsize size;
+
+  g_return_val_if_fail (png != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  data = g_bytes_get_data (png, &size);
+  decoded = loom_png_decode (data, size, error);
+  if (decoded == NULL)
+    return NULL;
+  if (width != NULL)
+    *width = decoded->width;
+  if (height != NULL)
+    *height = decoded->height;
+  if (text != NULL)
+    *text = g_steal_pointer (&decoded->text);
+  return g_steal_pointer (&decoded->pixels);
+}
+
+/* Writes the image as a PNG with its record in the "parameters" text chunk and no XMP. */
+gboolean
+loom_image_save_png (LoomImage   *self,
+                     const char  *path,
+                     GError     **error)
+{
+  return loom_image_write_png (self, NULL, path, error);
 }

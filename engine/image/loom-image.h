@@ -56,6 +56,45 @@ gboolean               loom_image_record_from_json     (JsonNode              *n
                                                         LoomImageRecord       *record,
                                                         GError               **error);
 void                   loom_image_record_clear         (LoomImageRecord       *record);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LoomImageRecord, loom_image_record_clear)
+/* What a PNG says about how its picture was made (PROVENANCE.md §3, items 1–3): an XMP
+ * packet (iTXt "XML:com.adobe.xmp", right after IHDR) with xmpMM:DocumentID/InstanceID,
+ * xmp:CreatorTool, xmp:CreateDate, Iptc4xmpExt:DigitalSourceType, the IPTC AI fields
+ * (AISystemUsed, AISystemVersionUsed, AIPromptInformation when prompts are included) and
+ * plus:DataMining; then the "parameters" chunk. */
+typedef struct
+{
+  const char *document_id;      /* e.g. "xmp.did:…"; NULL: a new random one */
+  const char *instance_id;      /* e.g. "xmp.iid:…"; NULL: a new random one */
+  const char *creator_tool;     /* "Candor 0.1.0"; NULL: "Loom" */
+  const char *source_type;      /* IPTC digital source type URI; NULL: trainedAlgorithmicMedia */
+  gboolean    training_allowed; /* plus:DataMining: allowed, or DMI-PROHIBITED-AIMLTRAINING */
+  gboolean    include_prompts;  /* prompts in the XMP and the "parameters" chunk */
+  GDateTime  *create_date;      /* NULL: now */
+} LoomImageMetadata;
+
+/* Defaults: random IDs, "Loom", pure model output, training not allowed, prompts included. */
+void                   loom_image_metadata_init        (LoomImageMetadata       *metadata);
+/* The XMP packet (UTF-8, with the xpacket wrapper); values are XML-escaped. */
+char                  *loom_image_metadata_to_xmp      (const LoomImageMetadata *metadata,
+                                                        const LoomImageRecord   *record);
+/* The PNG in memory, chunks in the order IHDR, iTXt XMP (when @metadata is not NULL),
+ * tEXt/iTXt "parameters", IDAT…, IEND. */
+GBytes                *loom_image_encode_png           (LoomImage               *self,
+                                                        const LoomImageMetadata *metadata,
+                                                        GError                 **error);
+gboolean               loom_image_write_png            (LoomImage               *self,
+                                                        const LoomImageMetadata *metadata,
+                                                        const char              *path,
+                                                        GError                 **error);
+/* Reads a PNG (untrusted input) as RGBA8; @text: (out) (optional) key → value of its
+ * text chunks. */
+GBytes                *loom_image_decode_png           (GBytes                  *png,
+                                                        guint                   *width,
+                                                        guint                   *height,
+                                                        GHashTable             **text,
+                                                        GError                 **error);
 /* PNG with the "parameters" chunk. */
 gboolean               loom_image_save_png             (LoomImage             *self,
                                                         const char            *path,

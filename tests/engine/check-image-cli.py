@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """candor-cli's image commands as a user runs them: write a small random SD 2.x model in
 a diffusers folder (with CLIP's tokenizer), generate a PNG from it, then refine that PNG
-(img2img), and check the files: a valid PNG of the asked size whose "parameters" text
-chunk and printed JSON record say how it was made.
+(img2img), and check the files: a valid PNG of the asked size whose XMP (an iTXt chunk
+right after IHDR), "parameters" text chunk and printed JSON record say how it was made.
 
 Usage: check-image-cli.py CANDOR_CLI
 Needs CLIP's merges from $CANDOR_TESTDATA (clip-bpe/); skipped (exit 77) without them.
@@ -25,22 +25,32 @@ def run(command):
 
 
 def read_png(path):
-    """Chunks of a PNG, CRCs checked: (width, height, text chunks)."""
+    """Chunks of a PNG, CRCs checked: (width, height, text chunks); the chunks before
+    the image data must be IHDR, the XMP, then "parameters"."""
     with open(path, 'rb') as f:
         data = f.read()
     assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
-    pos, text, size = 8, {}, None
+    pos, text, size, order = 8, {}, None, []
     while pos < len(data):
         length, kind = struct.unpack('>I4s', data[pos:pos + 8])
         body = data[pos + 8:pos + 8 + length]
         crc, = struct.unpack('>I', data[pos + 8 + length:pos + 12 + length])
         assert zlib.crc32(kind + body) == crc, f'bad CRC in {kind}'
+        order.append(kind)
         if kind == b'IHDR':
             size = struct.unpack('>II', body[:8])
         elif kind == b'tEXt':
             key, value = body.split(b'\0', 1)
             text[key.decode('latin-1')] = value.decode('latin-1')
+            order[-1] += b' ' + key
+        elif kind == b'iTXt':
+            # Not compressed, no language tag or translated keyword.
+            key, rest = body.split(b'\0', 1)
+            assert rest[:4] == b'\0\0\0\0', rest[:4]
+            text[key.decode('latin-1')] = rest[4:].decode('utf-8')
+            order[-1] += b' ' + key
         pos += 12 + length
+    assert order[:3] == [b'IHDR', b'iTXt XML:com.adobe.xmp', b'tEXt parameters'], order
     return size, text
 
 
@@ -69,6 +79,16 @@ def main():
         assert 'Steps: 2, Sampler: Euler, CFG scale: 5, Seed: 7, Size: 32x48' in parameters, \
             parameters
         assert record['model_sha256'][:10] in parameters, parameters
+        xmp = text['XML:com.adobe.xmp']
+        for expected in ['<xmp:CreatorTool>candor-cli ',
+                         '<Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/'
+                         'digitalsourcetype/trainedAlgorithmicMedia<',
+                         '<Iptc4xmpExt:AISystemVersionUsed>' + record['model_sha256'][:10] + '<',
+                         '<Iptc4xmpExt:AIPromptInformation>a (red:1.2) fox\n'
+                         'Negative prompt: blur<',
+                         '<plus:DataMining>http://ns.useplus.org/ldf/vocab/'
+                         'DMI-PROHIBITED-AIMLTRAINING<']:
+            assert expected in xmp, (expected, xmp)
 
         refined = os.path.join(tmp, 'refined.png')
         record = json.loads(run([cli, 'image', model, '--prompt', 'a fox', '--init', out,
