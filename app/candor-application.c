@@ -7,6 +7,23 @@
 #include "candor-preferences-window.h"
 #include "candor-window.h"
 
+typedef enum
+{
+  MODEL_TEXT,
+  MODEL_IMAGE,
+  N_MODELS
+} ModelKind;
+
+/* One shared model: what is loaded, or why not, and the load under way. */
+typedef struct
+{
+  GObject       *model;
+  char          *error;
+  gboolean       busy;
+  double         progress;
+  GCancellable  *cancellable;
+} ModelSlot;
+
 struct _CandorApplication
 {
   AdwApplication parent_instance;
@@ -18,13 +35,10 @@ struct _CandorApplication
   char          *device_error;
   gboolean       device_busy;
   GCancellable  *device_cancellable;
-  /* The text model named by the "text-model-path" setting, shared by every window and
-   * loaded on the device once it is open; reloaded when either changes. */
-  LoomTextModel *text_model;
-  char          *text_model_error;
-  gboolean       text_model_busy;
-  double         text_model_progress;
-  GCancellable  *text_model_cancellable;
+  /* The text and image models named by the "text-model-path" and "image-model-path"
+   * settings, shared by every window and loaded on the device once it is open; each is
+   * reloaded when its setting or the device changes. */
+  ModelSlot      models[N_MODELS];
   /* Stories autosaved before a crash are offered once, in the first window. */
   gboolean       recovery_offered;
 };
@@ -41,10 +55,45 @@ enum
   PROP_TEXT_MODEL_ERROR,
   PROP_TEXT_MODEL_BUSY,
   PROP_TEXT_MODEL_PROGRESS,
+  PROP_IMAGE_MODEL,
+  PROP_IMAGE_MODEL_ERROR,
+  PROP_IMAGE_MODEL_BUSY,
+  PROP_IMAGE_MODEL_PROGRESS,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+typedef void      (*ModelLoadAsync)  (LoomDevice          *device,
+                                      const char          *path,
+                                      LoomProgressFunc     progress_func,
+                                      gpointer             progress_data,
+                                      GDestroyNotify       progress_destroy,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data);
+typedef gpointer  (*ModelLoadFinish) (GAsyncResult        *result,
+                                      GError             **error);
+
+/* How each kind of model is named, loaded and announced. */
+static const struct
+{
+  const char     *setting;
+  const char     *needs_device;   /* translatable: "The … model needs a graphics device" */
+  const char     *not_loaded;     /* for the log */
+  ModelLoadAsync  load_async;
+  ModelLoadFinish load_finish;
+  guint           prop_model;     /* then _ERROR, _BUSY, _PROGRESS */
+} model_kinds[N_MODELS] = {
+  [MODEL_TEXT] = {
+    "text-model-path", N_("The text model needs a graphics device"), "Text model not loaded",
+    loom_text_model_load_async, (ModelLoadFinish) loom_text_model_load_finish, PROP_TEXT_MODEL,
+  },
+  [MODEL_IMAGE] = {
+    "image-model-path", N_("The image model needs a graphics device"), "Image model not loaded",
+    loom_image_model_load_async, (ModelLoadFinish) loom_image_model_load_finish, PROP_IMAGE_MODEL,
+  },
+};
 
 CandorApplication *
 candor_application_new (void)
@@ -92,7 +141,7 @@ LoomTextModel *
 candor_application_get_text_model (CandorApplication *self)
 {
   g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
-  return self->text_model;
+  return (LoomTextModel *) self->models[MODEL_TEXT].model;
 }
 
 /* Returns: (nullable): why the text model could not be loaded, with the engine's words */
@@ -100,14 +149,14 @@ const char *
 candor_application_get_text_model_error (CandorApplication *self)
 {
   g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
-  return self->text_model_error;
+  return self->models[MODEL_TEXT].error;
 }
 
 gboolean
 candor_application_get_text_model_busy (CandorApplication *self)
 {
   g_return_val_if_fail (CANDOR_IS_APPLICATION (self), FALSE);
-  return self->text_model_busy;
+  return self->models[MODEL_TEXT].busy;
 }
 
 /* Returns: the share of the model loaded, 0 to 1, while busy */
@@ -115,7 +164,36 @@ double
 candor_application_get_text_model_progress (CandorApplication *self)
 {
   g_return_val_if_fail (CANDOR_IS_APPLICATION (self), 0.0);
-  return self->text_model_progress;
+  return self->models[MODEL_TEXT].progress;
+}
+
+/* Returns: (transfer none) (nullable): the image model, once loaded */
+LoomImageModel *
+candor_application_get_image_model (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
+  return (LoomImageModel *) self->models[MODEL_IMAGE].model;
+}
+
+const char *
+candor_application_get_image_model_error (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), NULL);
+  return self->models[MODEL_IMAGE].error;
+}
+
+gboolean
+candor_application_get_image_model_busy (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), FALSE);
+  return self->models[MODEL_IMAGE].busy;
+}
+
+double
+candor_application_get_image_model_progress (CandorApplication *self)
+{
+  g_return_val_if_fail (CANDOR_IS_APPLICATION (self), 0.0);
+  return self->models[MODEL_IMAGE].progress;
 }
 
 static gboolean
@@ -170,7 +248,6 @@ set_device_state (CandorApplication *self,
   if (g_strcmp0 (self->device_error, error) != 0)
     {
       g_free (self->device_error);
-  g_free (self->text_model_error);
       self->device_error = g_strdup (error);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_ERROR]);
     }
@@ -218,75 +295,102 @@ open_device (CandorApplication *self)
 }
 
 static void
-set_text_model_state (CandorApplication *self,
-                      LoomTextModel     *model,
-                      const char        *error,
-                      gboolean           busy)
+set_model_state (CandorApplication *self,
+                 ModelKind          kind,
+                 GObject           *model,
+                 const char        *error,
+                 gboolean           busy)
 {
+  ModelSlot *slot = &self->models[kind];
+  guint prop = model_kinds[kind].prop_model;
+
   g_object_freeze_notify (G_OBJECT (self));
-  if (g_set_object (&self->text_model, model))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL]);
-  if (g_strcmp0 (self->text_model_error, error) != 0)
+  if (g_set_object (&slot->model, model))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  if (g_strcmp0 (slot->error, error) != 0)
     {
-      g_free (self->text_model_error);
-      self->text_model_error = g_strdup (error);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_ERROR]);
+      g_free (slot->error);
+      slot->error = g_strdup (error);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[prop + 1]);
     }
-  if (self->text_model_busy != busy)
+  if (slot->busy != busy)
     {
-      self->text_model_busy = busy;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_BUSY]);
+      slot->busy = busy;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[prop + 2]);
     }
-  if (busy && self->text_model_progress != 0.0)
+  if (busy && slot->progress != 0.0)
     {
-      self->text_model_progress = 0.0;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_PROGRESS]);
+      slot->progress = 0.0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[prop + 3]);
     }
   g_object_thaw_notify (G_OBJECT (self));
 }
 
-static void
-text_model_progress_cb (guint    done,
-                        guint    total,
-                        gpointer user_data)
+/* A load in flight: the application and which model. */
+typedef struct
 {
-  CandorApplication *self = user_data;
+  CandorApplication *self;
+  ModelKind          kind;
+} ModelLoad;
 
-  self->text_model_progress = total > 0 ? (double) done / total : 0.0;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXT_MODEL_PROGRESS]);
+static void
+model_load_free (gpointer data)
+{
+  ModelLoad *load = data;
+
+  g_object_unref (load->self);
+  g_free (load);
 }
 
 static void
-text_model_load_cb (GObject      *source,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+model_progress_cb (guint    done,
+                   guint    total,
+                   gpointer user_data)
 {
-  g_autoptr(CandorApplication) self = user_data;
+  ModelLoad *load = user_data;
+
+  load->self->models[load->kind].progress = total > 0 ? (double) done / total : 0.0;
+  g_object_notify_by_pspec (G_OBJECT (load->self),
+                            properties[model_kinds[load->kind].prop_model + 3]);
+}
+
+static void
+model_load_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  ModelLoad *load = user_data;
+  CandorApplication *self = load->self;
   g_autoptr(GError) error = NULL;
-  g_autoptr(LoomTextModel) model = loom_text_model_load_finish (result, &error);
+  g_autoptr(GObject) model = model_kinds[load->kind].load_finish (result, &error);
 
   g_application_release (G_APPLICATION (self));
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (model == NULL)
-    g_message ("Text model not loaded: %s", error->message);
-  set_text_model_state (self, model, error != NULL ? error->message : NULL, FALSE);
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      if (model == NULL)
+        g_message ("%s: %s", model_kinds[load->kind].not_loaded, error->message);
+      set_model_state (self, load->kind, model, error != NULL ? error->message : NULL, FALSE);
+    }
+  model_load_free (load);
 }
 
-/* Loads the model named in preferences onto the open device (again), without blocking;
+/* Loads the model the setting names onto the open device (again), without blocking;
  * with no path set, or no device, there is no model (and with no device, an error says
  * why). */
-void
-candor_application_load_text_model (CandorApplication *self)
+static void
+load_model (CandorApplication *self,
+            ModelKind          kind)
 {
-  g_autofree char *path = g_settings_get_string (self->settings, "text-model-path");
+  ModelSlot *slot = &self->models[kind];
+  g_autofree char *path = g_settings_get_string (self->settings, model_kinds[kind].setting);
+  ModelLoad *load;
 
-  g_cancellable_cancel (self->text_model_cancellable);
-  g_clear_object (&self->text_model_cancellable);
+  g_cancellable_cancel (slot->cancellable);
+  g_clear_object (&slot->cancellable);
 
   if (*path == '\0')
     {
-      set_text_model_state (self, NULL, NULL, FALSE);
+      set_model_state (self, kind, NULL, NULL, FALSE);
       return;
     }
   if (self->device == NULL)
@@ -294,18 +398,43 @@ candor_application_load_text_model (CandorApplication *self)
       g_autofree char *error = NULL;
       /* Loading starts when the device opens (notify::device). */
       if (!self->device_busy)
-        error = g_strdup_printf (_("The text model needs a graphics device: %s"),
+        error = g_strdup_printf ("%s: %s", _(model_kinds[kind].needs_device),
                                  self->device_error != NULL ? self->device_error : "");
-      set_text_model_state (self, NULL, error, self->device_busy);
+      set_model_state (self, kind, NULL, error, self->device_busy);
       return;
     }
 
-  self->text_model_cancellable = g_cancellable_new ();
-  set_text_model_state (self, NULL, NULL, TRUE);
+  slot->cancellable = g_cancellable_new ();
+  set_model_state (self, kind, NULL, NULL, TRUE);
   g_application_hold (G_APPLICATION (self));
-  loom_text_model_load_async (self->device, path, text_model_progress_cb, g_object_ref (self),
-                              g_object_unref, self->text_model_cancellable, text_model_load_cb,
-                              g_object_ref (self));
+  load = g_new0 (ModelLoad, 1);
+  load->self = g_object_ref (self);
+  load->kind = kind;
+  model_kinds[kind].load_async (self->device, path, model_progress_cb, load, NULL,
+                                slot->cancellable, model_load_cb, load);
+}
+
+void
+candor_application_load_text_model (CandorApplication *self)
+{
+  g_return_if_fail (CANDOR_IS_APPLICATION (self));
+
+  load_model (self, MODEL_TEXT);
+}
+
+void
+candor_application_load_image_model (CandorApplication *self)
+{
+  g_return_if_fail (CANDOR_IS_APPLICATION (self));
+
+  load_model (self, MODEL_IMAGE);
+}
+
+static void
+load_models (CandorApplication *self)
+{
+  for (guint kind = 0; kind < N_MODELS; kind++)
+    load_model (self, kind);
 }
 
 static void
@@ -463,8 +592,10 @@ candor_application_startup (GApplication *application)
                            G_CONNECT_SWAPPED);
   /* A model lives on one device: a new device (or none) means loading it again. Every
    * device change ends with device-busy turning FALSE. */
-  g_signal_connect (self, "notify::device-busy",
-                    G_CALLBACK (candor_application_load_text_model), NULL);
+  g_signal_connect_object (self->settings, "changed::image-model-path",
+                           G_CALLBACK (candor_application_load_image_model), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect (self, "notify::device-busy", G_CALLBACK (load_models), NULL);
   color_scheme_changed_cb (self);
 
   open_device (self);
@@ -516,7 +647,8 @@ candor_application_shutdown (GApplication *application)
   CandorApplication *self = CANDOR_APPLICATION (application);
 
   g_cancellable_cancel (self->device_cancellable);
-  g_cancellable_cancel (self->text_model_cancellable);
+  for (guint kind = 0; kind < N_MODELS; kind++)
+    g_cancellable_cancel (self->models[kind].cancellable);
   G_APPLICATION_CLASS (candor_application_parent_class)->shutdown (application);
 }
 
@@ -527,9 +659,12 @@ candor_application_dispose (GObject *object)
 
   g_cancellable_cancel (self->device_cancellable);
   g_clear_object (&self->device_cancellable);
-  g_cancellable_cancel (self->text_model_cancellable);
-  g_clear_object (&self->text_model_cancellable);
-  g_clear_object (&self->text_model);
+  for (guint kind = 0; kind < N_MODELS; kind++)
+    {
+      g_cancellable_cancel (self->models[kind].cancellable);
+      g_clear_object (&self->models[kind].cancellable);
+      g_clear_object (&self->models[kind].model);
+    }
   g_clear_object (&self->device);
   g_clear_object (&self->settings);
 
@@ -542,7 +677,8 @@ candor_application_finalize (GObject *object)
   CandorApplication *self = CANDOR_APPLICATION (object);
 
   g_free (self->device_error);
-  g_free (self->text_model_error);
+  for (guint kind = 0; kind < N_MODELS; kind++)
+    g_free (self->models[kind].error);
 
   G_OBJECT_CLASS (candor_application_parent_class)->finalize (object);
 }
@@ -567,16 +703,20 @@ candor_application_get_property (GObject    *object,
       g_value_set_boolean (value, self->device_busy);
       break;
     case PROP_TEXT_MODEL:
-      g_value_set_object (value, self->text_model);
+    case PROP_IMAGE_MODEL:
+      g_value_set_object (value, self->models[prop_id == PROP_TEXT_MODEL ? MODEL_TEXT : MODEL_IMAGE].model);
       break;
     case PROP_TEXT_MODEL_ERROR:
-      g_value_set_string (value, self->text_model_error);
+    case PROP_IMAGE_MODEL_ERROR:
+      g_value_set_string (value, self->models[prop_id == PROP_TEXT_MODEL_ERROR ? MODEL_TEXT : MODEL_IMAGE].error);
       break;
     case PROP_TEXT_MODEL_BUSY:
-      g_value_set_boolean (value, self->text_model_busy);
+    case PROP_IMAGE_MODEL_BUSY:
+      g_value_set_boolean (value, self->models[prop_id == PROP_TEXT_MODEL_BUSY ? MODEL_TEXT : MODEL_IMAGE].busy);
       break;
     case PROP_TEXT_MODEL_PROGRESS:
-      g_value_set_double (value, self->text_model_progress);
+    case PROP_IMAGE_MODEL_PROGRESS:
+      g_value_set_double (value, self->models[prop_id == PROP_TEXT_MODEL_PROGRESS ? MODEL_TEXT : MODEL_IMAGE].progress);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -617,6 +757,18 @@ candor_application_class_init (CandorApplicationClass *klass)
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_TEXT_MODEL_PROGRESS] =
     g_param_spec_double ("text-model-progress", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IMAGE_MODEL] =
+    g_param_spec_object ("image-model", NULL, NULL, LOOM_TYPE_IMAGE_MODEL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IMAGE_MODEL_ERROR] =
+    g_param_spec_string ("image-model-error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IMAGE_MODEL_BUSY] =
+    g_param_spec_boolean ("image-model-busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_IMAGE_MODEL_PROGRESS] =
+    g_param_spec_double ("image-model-progress", NULL, NULL, 0.0, 1.0, 0.0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

@@ -20,5 +20,13 @@ const char        *candor_application_get_text_model_error    (CandorApplication
 gboolean           candor_application_get_text_model_busy     (CandorApplication *self);
 double             candor_application_get_text_model_progress (CandorApplication *self);
 void               candor_application_load_text_model         (CandorApplication *self);
+/* The Stable Diffusion model every window's Illustrations view shares, named by the
+ * "image-model-path" setting; properties "image-model", "image-model-error",
+ * "image-model-busy" and "image-model-progress", as for the text model. */
+LoomImageModel    *candor_application_get_image_model          (CandorApplication *self);
+const char        *candor_application_get_image_model_error    (CandorApplication *self);
+gboolean           candor_application_get_image_model_busy     (CandorApplication *self);
+double             candor_application_get_image_model_progress (CandorApplication *self);
+void               candor_application_load_image_model         (CandorApplication *self);
 
 G_END_DECLS

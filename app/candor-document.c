@@ -13,9 +13,11 @@
 #include <glib/gi18n.h>
 
 #include "candor-document.h"
+#include "candor-illustration.h"
 
 #define FORMAT_NAME "candor"
-#define FORMAT_VERSION 1
+/* 2: illustrations and the pictures placed in the text. Version 1 files still open. */
+#define FORMAT_VERSION 2
 #define SIDECAR_FORMAT_NAME "candor-provenance"
 
 /* Typing pauses longer than this start a new undo step, as in text editors. */
@@ -25,6 +27,9 @@
 #define PASTE_WINDOW_US (5 * G_USEC_PER_SEC)
 /* Undo steps kept; each holds two copies of the runs. */
 #define UNDO_LIMIT 1000
+/* U+FFFC OBJECT REPLACEMENT CHARACTER: GtkTextBuffer's character for a picture. */
+#define OBJECT_CHAR "\xEF\xBF\xBC"
+#define OBJECT_UNICHAR LOOM_OBJECT_CHAR
 
 typedef enum
 {
@@ -35,8 +40,10 @@ typedef enum
 typedef struct
 {
   EditKind kind;
-  guint    offset;  /* code points */
+  guint    offset;    /* code points */
   char    *text;
+  char   **pictures;  /* (nullable): one entry per U+FFFC in @text, in order: the id of
+                       * the illustration shown there, or "" for a plain U+FFFC */
 } Edit;
 
 typedef struct
@@ -54,6 +61,7 @@ typedef enum
   INSERT_PASTE,
   INSERT_MODEL,
   INSERT_IMPORT,
+  INSERT_PLACE,    /* a picture placed by the author */
 } InsertMode;
 
 struct _CandorDocument
@@ -89,6 +97,10 @@ struct _CandorDocument
   /* A delete seen in "delete-range" before the buffer makes it. */
   guint           delete_offset;
   char           *delete_text;
+  char          **delete_pictures;
+
+  /* Every picture generated for the story (CandorIllustration), oldest first. */
+  GListStore     *illustrations;
 
   GPtrArray      *undo_stack;    /* of Action, oldest first */
   GPtrArray      *redo_stack;    /* of Action, the next to redo last */
@@ -132,7 +144,10 @@ action_free (gpointer data)
   Action *action = data;
 
   for (guint i = 0; i < action->edits->len; i++)
-    g_free (g_array_index (action->edits, Edit, i).text);
+    {
+      g_free (g_array_index (action->edits, Edit, i).text);
+      g_strfreev (g_array_index (action->edits, Edit, i).pictures);
+    }
   g_array_unref (action->edits);
   g_clear_object (&action->before);
   g_clear_object (&action->after);
@@ -232,13 +247,14 @@ continues_typing (CandorDocument *self,
 }
 
 static void
-record_edit (CandorDocument *self,
-             EditKind        kind,
-             guint           offset,
-             const char     *text)
+record_edit (CandorDocument     *self,
+             EditKind            kind,
+             guint               offset,
+             const char         *text,
+             const char * const *pictures)
 {
   gint64 now = g_get_monotonic_time ();
-  Edit edit = { kind, offset, g_strdup (text) };
+  Edit edit = { kind, offset, g_strdup (text), g_strdupv ((char **) pictures) };
   gboolean in_same_user_action = self->user_action_depth > 0 && self->user_action_edited;
 
   g_ptr_array_set_size (self->redo_stack, 0);
@@ -286,21 +302,17 @@ mark_edited_at (CandorDocument *self,
     loom_authorship_mark_edited (self->authorship, before_source);
 }
 
+/* An insert the buffer has made at @offset: text, or one picture (@text is U+FFFC and
+ * @pictures names its illustration). */
 static void
-insert_text_after_cb (GtkTextBuffer  *buffer,
-                      GtkTextIter    *location,
-                      const char     *text,
-                      int             len,
-                      CandorDocument *self)
+record_insert (CandorDocument     *self,
+               guint               offset,
+               const char         *inserted,
+               guint               n_chars,
+               const char * const *pictures)
 {
-  g_autofree char *inserted = g_strndup (text, len);
-  guint n_chars = g_utf8_strlen (inserted, -1);
-  guint offset = gtk_text_iter_get_offset (location) - n_chars;
   LoomOrigin origin = LOOM_ORIGIN_HUMAN_TYPED;
   const char *source = NULL;
-
-  if (self->replaying > 0 || n_chars == 0)
-    return;
 
   /* The dragged text arriving at the drop point, possibly in pieces (one per run of
    * tags): each piece takes the origins of the characters it copies. */
@@ -310,7 +322,7 @@ insert_text_after_cb (GtkTextBuffer  *buffer,
       g_autoptr(LoomAuthorship) piece = loom_authorship_copy_range (self->move_runs,
                                                                     self->move_inserted, n_chars);
 
-      record_edit (self, EDIT_INSERT, offset, inserted);
+      record_edit (self, EDIT_INSERT, offset, inserted, pictures);
       if (self->move_inserted == 0)
         {
           self->move_offset = offset;
@@ -330,7 +342,7 @@ insert_text_after_cb (GtkTextBuffer  *buffer,
         self->paste_pending = FALSE;
     }
 
-  record_edit (self, EDIT_INSERT, offset, inserted);
+  record_edit (self, EDIT_INSERT, offset, inserted, pictures);
 
   switch (self->mode)
     {
@@ -371,6 +383,13 @@ insert_text_after_cb (GtkTextBuffer  *buffer,
       source = self->mode_source;
       break;
 
+    case INSERT_PLACE:
+      /* The object character stands for the picture, which has its own record; the
+       * placing was the author's (the `image.place` event is its source). */
+      origin = LOOM_ORIGIN_HUMAN_TYPED;
+      source = self->mode_source;
+      break;
+
     default:
       g_assert_not_reached ();
     }
@@ -380,6 +399,91 @@ insert_text_after_cb (GtkTextBuffer  *buffer,
   loom_authorship_insert (self->authorship, offset, n_chars, origin, source);
 
   emit_changed (self);
+}
+
+static void
+insert_text_after_cb (GtkTextBuffer  *buffer,
+                      GtkTextIter    *location,
+                      const char     *text,
+                      int             len,
+                      CandorDocument *self)
+{
+  g_autofree char *inserted = g_strndup (text, len);
+  guint n_chars = g_utf8_strlen (inserted, -1);
+
+  if (self->replaying > 0 || n_chars == 0)
+    return;
+
+  record_insert (self, gtk_text_iter_get_offset (location) - n_chars, inserted, n_chars, NULL);
+}
+
+/* The object character of a picture: placed by the author, or copied with text inside
+ * the view. A paintable that is no illustration of this story is kept as a bare object
+ * character (it cannot be saved as a picture). */
+static void
+insert_paintable_after_cb (GtkTextBuffer  *buffer,
+                           GtkTextIter    *location,
+                           GdkPaintable   *paintable,
+                           CandorDocument *self)
+{
+  CandorIllustration *illustration = candor_illustration_from_paintable (paintable);
+  const char *pictures[2] = { NULL, NULL };
+
+  if (self->replaying > 0)
+    return;
+
+  pictures[0] = illustration != NULL ? candor_illustration_get_id (illustration) : "";
+  record_insert (self, gtk_text_iter_get_offset (location) - 1, OBJECT_CHAR, 1, pictures);
+}
+
+/* The pictures between @start and @end, as Edit.pictures lists them. */
+static char **
+collect_pictures (const GtkTextIter *start,
+                  const GtkTextIter *end)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  GtkTextIter iter = *start, stop = *end;
+
+  gtk_text_iter_order (&iter, &stop);
+  for (; gtk_text_iter_compare (&iter, &stop) < 0; gtk_text_iter_forward_char (&iter))
+    if (gtk_text_iter_get_char (&iter) == OBJECT_UNICHAR)
+      {
+        GdkPaintable *paintable = gtk_text_iter_get_paintable (&iter);
+        CandorIllustration *illustration = paintable != NULL
+                                           ? candor_illustration_from_paintable (paintable) : NULL;
+
+        g_strv_builder_add (builder, illustration != NULL
+                                     ? candor_illustration_get_id (illustration) : "");
+      }
+
+  return g_strv_builder_end (builder);
+}
+
+/* Inserts @text at @iter with the pictures @pictures names in place of its object
+ * characters (undo, redo and loading put pictures back this way); @iter ends after it. */
+static void
+insert_with_pictures (CandorDocument     *self,
+                      GtkTextIter        *iter,
+                      const char         *text,
+                      const char * const *pictures)
+{
+  const char *rest = text;
+  guint n = 0;
+
+  for (const char *object; pictures != NULL && (object = strstr (rest, OBJECT_CHAR)) != NULL;
+       rest = object + strlen (OBJECT_CHAR))
+    {
+      const char *id = pictures[n] != NULL ? pictures[n++] : "";
+      CandorIllustration *illustration = candor_document_find_illustration (self, id);
+
+      gtk_text_buffer_insert (self->buffer, iter, rest, object - rest);
+      if (illustration != NULL)
+        gtk_text_buffer_insert_paintable (self->buffer, iter,
+                                          GDK_PAINTABLE (candor_illustration_get_texture (illustration)));
+      else
+        gtk_text_buffer_insert (self->buffer, iter, OBJECT_CHAR, -1);
+    }
+  gtk_text_buffer_insert (self->buffer, iter, rest, -1);
 }
 
 static void
@@ -394,6 +498,9 @@ delete_range_cb (GtkTextBuffer  *buffer,
   g_free (self->delete_text);
   self->delete_text = gtk_text_iter_get_slice (start, end);
   self->delete_offset = MIN (gtk_text_iter_get_offset (start), gtk_text_iter_get_offset (end));
+  g_strfreev (self->delete_pictures);
+  self->delete_pictures = strstr (self->delete_text, OBJECT_CHAR) != NULL
+                          ? collect_pictures (start, end) : NULL;
 }
 
 static void
@@ -403,6 +510,7 @@ delete_range_after_cb (GtkTextBuffer  *buffer,
                        CandorDocument *self)
 {
   g_autofree char *deleted = g_steal_pointer (&self->delete_text);
+  g_auto(GStrv) pictures = g_steal_pointer (&self->delete_pictures);
   g_autoptr(LoomAuthorship) removed = NULL;
   guint n_chars;
 
@@ -414,7 +522,7 @@ delete_range_after_cb (GtkTextBuffer  *buffer,
     return;
 
   flush_typing (self);
-  record_edit (self, EDIT_DELETE, self->delete_offset, deleted);
+  record_edit (self, EDIT_DELETE, self->delete_offset, deleted, (const char * const *) pictures);
 
   removed = loom_authorship_copy_range (self->authorship, self->delete_offset, n_chars);
   loom_authorship_delete (self->authorship, self->delete_offset, n_chars);
@@ -499,6 +607,8 @@ candor_document_finalize (GObject *object)
   g_clear_object (&self->file);
   g_free (self->autosave_id);
   g_free (self->delete_text);
+  g_strfreev (self->delete_pictures);
+  g_clear_object (&self->illustrations);
   g_ptr_array_unref (self->undo_stack);
   g_ptr_array_unref (self->redo_stack);
   g_clear_pointer (&self->open_action, action_free);
@@ -598,8 +708,11 @@ candor_document_init (CandorDocument *self)
   self->autosave_id = g_uuid_string_random ();
   self->undo_stack = g_ptr_array_new_with_free_func (action_free);
   self->redo_stack = g_ptr_array_new_with_free_func (action_free);
+  self->illustrations = g_list_store_new (CANDOR_TYPE_ILLUSTRATION);
 
   g_signal_connect_after (self->buffer, "insert-text", G_CALLBACK (insert_text_after_cb), self);
+  g_signal_connect_after (self->buffer, "insert-paintable",
+                          G_CALLBACK (insert_paintable_after_cb), self);
   g_signal_connect (self->buffer, "delete-range", G_CALLBACK (delete_range_cb), self);
   g_signal_connect_after (self->buffer, "delete-range", G_CALLBACK (delete_range_after_cb), self);
   g_signal_connect (self->buffer, "begin-user-action", G_CALLBACK (begin_user_action_cb), self);
@@ -1061,14 +1174,18 @@ candor_document_can_redo (CandorDocument *self)
 static void
 replay_edit (CandorDocument *self,
              EditKind        kind,
-             guint           offset,
-             const char     *text)
+             const Edit     *edit)
 {
   GtkTextIter start, end;
+  guint offset = edit->offset;
+  const char *text = edit->text;
 
   gtk_text_buffer_get_iter_at_offset (self->buffer, &start, offset);
   if (kind == EDIT_INSERT)
-    gtk_text_buffer_insert (self->buffer, &start, text, -1);
+    {
+      insert_with_pictures (self, &start, text, (const char * const *) edit->pictures);
+      gtk_text_buffer_get_iter_at_offset (self->buffer, &start, offset);
+    }
   else
     {
       gtk_text_buffer_get_iter_at_offset (self->buffer, &end, offset + g_utf8_strlen (text, -1));
@@ -1105,8 +1222,7 @@ candor_document_undo (CandorDocument *self)
     {
       const Edit *edit = &g_array_index (action->edits, Edit, i);
 
-      replay_edit (self, edit->kind == EDIT_INSERT ? EDIT_DELETE : EDIT_INSERT,
-                   edit->offset, edit->text);
+      replay_edit (self, edit->kind == EDIT_INSERT ? EDIT_DELETE : EDIT_INSERT, edit);
     }
   self->replaying--;
   restore_runs (self, action->before);
@@ -1134,7 +1250,7 @@ candor_document_redo (CandorDocument *self)
     {
       const Edit *edit = &g_array_index (action->edits, Edit, i);
 
-      replay_edit (self, edit->kind, edit->offset, edit->text);
+      replay_edit (self, edit->kind, edit);
       if (edit->kind == EDIT_INSERT)
         {
           GtkTextIter iter;
@@ -1179,6 +1295,300 @@ candor_document_get_modified (CandorDocument *self)
   return self->modified;
 }
 
+/* Illustrations */
+
+GListModel *
+candor_document_get_illustrations (CandorDocument *self)
+{
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
+
+  return G_LIST_MODEL (self->illustrations);
+}
+
+CandorIllustration *
+candor_document_find_illustration (CandorDocument *self,
+                                   const char     *id)
+{
+  GListModel *model;
+
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
+
+  if (id == NULL || *id == '\0')
+    return NULL;
+  model = G_LIST_MODEL (self->illustrations);
+  for (guint i = 0, n = g_list_model_get_n_items (model); i < n; i++)
+    {
+      g_autoptr(CandorIllustration) illustration = g_list_model_get_item (model, i);
+
+      if (g_str_equal (candor_illustration_get_id (illustration), id))
+        return illustration;  /* the store keeps it alive */
+    }
+
+  return NULL;
+}
+
+static void
+set_optional_string (JsonObject *object,
+                     const char *name,
+                     const char *value)
+{
+  if (value != NULL)
+    json_object_set_string_member (object, name, value);
+  else
+    json_object_set_null_member (object, name);
+}
+
+static void
+add_illustration (CandorDocument     *self,
+                  CandorIllustration *illustration)
+{
+  g_list_store_append (self->illustrations, illustration);
+  emit_changed (self);
+}
+
+CandorIllustration *
+candor_document_add_generated (CandorDocument     *self,
+                               LoomImage          *image,
+                               CandorIllustration *parent,
+                               gboolean            human_pixels,
+                               guint               batch_index,
+                               guint               batch_count)
+{
+  g_autoptr(JsonNode) record_node = NULL;
+  g_autoptr(CandorIllustration) illustration = NULL;
+  JsonObject *fields;
+  const char *id;
+
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail (LOOM_IS_IMAGE (image), NULL);
+  g_return_val_if_fail (parent == NULL || CANDOR_IS_ILLUSTRATION (parent), NULL);
+
+  /* The whole generation record (model agent, prompt, negative prompt, seed, steps, CFG,
+   * sampler, size, mode, strength, init and mask hashes) is the event. */
+  record_node = loom_image_record_to_json (loom_image_get_record (image));
+  fields = json_object_ref (json_node_get_object (record_node));
+  set_optional_string (fields, "parent", parent != NULL ? candor_illustration_get_id (parent) : NULL);
+  json_object_set_boolean_member (fields, "human_pixels", human_pixels);
+  json_object_set_int_member (fields, "batch_index", batch_index);
+  json_object_set_int_member (fields, "batch_count", batch_count);
+  id = log_event (self, "image.generate", fields);
+
+  illustration = candor_illustration_new (id, image,
+                                          parent != NULL ? candor_illustration_get_id (parent) : NULL,
+                                          human_pixels);
+  add_illustration (self, illustration);
+
+  return illustration;
+}
+
+const char *
+candor_document_log_strokes (CandorDocument     *self,
+                             CandorIllustration *base,
+                             const char         *tool,
+                             guint               strokes,
+                             guint64             covered_pixels)
+{
+  JsonObject *fields;
+
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail (base == NULL || CANDOR_IS_ILLUSTRATION (base), NULL);
+  g_return_val_if_fail (g_strcmp0 (tool, "brush") == 0 || g_strcmp0 (tool, "eraser") == 0 ||
+                        g_strcmp0 (tool, "mask") == 0, NULL);
+
+  fields = json_object_new ();
+  json_object_set_string_member (fields, "tool", tool);
+  json_object_set_int_member (fields, "strokes", strokes);
+  json_object_set_int_member (fields, "covered_pixels", (gint64) MIN (covered_pixels, G_MAXINT64));
+  set_optional_string (fields, "base", base != NULL ? candor_illustration_get_id (base) : NULL);
+  emit_changed (self);
+
+  return log_event (self, "image.stroke", fields);
+}
+
+CandorIllustration *
+candor_document_add_painted (CandorDocument     *self,
+                             CandorIllustration *base,
+                             GBytes             *rgba,
+                             guint               width,
+                             guint               height,
+                             const char         *stroke_event_id,
+                             guint               strokes)
+{
+  g_autoptr(LoomImage) image = NULL;
+  g_autoptr(CandorIllustration) illustration = NULL;
+  CandorIllustration *existing;
+
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
+  g_return_val_if_fail (CANDOR_IS_ILLUSTRATION (base), NULL);
+  g_return_val_if_fail (rgba != NULL && g_bytes_get_size (rgba) == (gsize) width * height * 4, NULL);
+  g_return_val_if_fail (stroke_event_id != NULL, NULL);
+
+  existing = candor_document_find_illustration (self, stroke_event_id);
+  if (existing != NULL)
+    return g_object_ref (existing);
+
+  image = loom_image_new (rgba, width, height, candor_illustration_get_record (base));
+  illustration = candor_illustration_new (stroke_event_id, image,
+                                          candor_illustration_get_id (base), TRUE);
+  candor_illustration_set_strokes (illustration, strokes);
+  add_illustration (self, illustration);
+
+  return g_steal_pointer (&illustration);
+}
+
+/* Logs `image.select` or `image.discard`: which candidate, among how many seen. */
+static void
+log_choice (CandorDocument     *self,
+            const char         *kind,
+            CandorIllustration *illustration)
+{
+  GListModel *model = G_LIST_MODEL (self->illustrations);
+  guint n = g_list_model_get_n_items (model), index = 0;
+  JsonObject *fields;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(CandorIllustration) item = g_list_model_get_item (model, i);
+
+      if (item == illustration)
+        index = i;
+    }
+
+  fields = json_object_new ();
+  json_object_set_string_member (fields, "illustration", candor_illustration_get_id (illustration));
+  json_object_set_int_member (fields, "index", index);
+  json_object_set_int_member (fields, "candidates_seen", n);
+  log_event (self, kind, fields);
+}
+
+void
+candor_document_select_illustration (CandorDocument     *self,
+                                     CandorIllustration *illustration)
+{
+  g_return_if_fail (CANDOR_IS_DOCUMENT (self));
+  g_return_if_fail (CANDOR_IS_ILLUSTRATION (illustration));
+
+  log_choice (self, "image.select", illustration);
+  candor_illustration_set_state (illustration, CANDOR_ILLUSTRATION_SELECTED);
+  emit_changed (self);
+}
+
+void
+candor_document_discard_illustration (CandorDocument     *self,
+                                      CandorIllustration *illustration)
+{
+  g_return_if_fail (CANDOR_IS_DOCUMENT (self));
+  g_return_if_fail (CANDOR_IS_ILLUSTRATION (illustration));
+
+  log_choice (self, "image.discard", illustration);
+  candor_illustration_set_state (illustration, CANDOR_ILLUSTRATION_DISCARDED);
+  emit_changed (self);
+}
+
+/* The paragraph a picture placed at @iter illustrates: the one it goes into, or the last
+ * one before it with text when that one is empty. */
+static void
+passage_at (CandorDocument    *self,
+            const GtkTextIter *iter,
+            GtkTextIter       *start,
+            GtkTextIter       *end)
+{
+  *start = *iter;
+  gtk_text_iter_set_line_offset (start, 0);
+  *end = *start;
+  if (!gtk_text_iter_ends_line (end))
+    gtk_text_iter_forward_to_line_end (end);
+
+  while (gtk_text_iter_equal (start, end) && gtk_text_iter_backward_line (start))
+    {
+      *end = *start;
+      if (!gtk_text_iter_ends_line (end))
+        gtk_text_iter_forward_to_line_end (end);
+    }
+}
+
+void
+candor_document_place_illustration (CandorDocument     *self,
+                                    GtkTextIter        *iter,
+                                    CandorIllustration *illustration)
+{
+  g_autofree char *passage = NULL;
+  g_autofree char *passage_hash = NULL;
+  GtkTextIter start, end;
+  JsonObject *fields;
+  const char *id;
+  guint offset;
+
+  g_return_if_fail (CANDOR_IS_DOCUMENT (self));
+  g_return_if_fail (iter != NULL);
+  g_return_if_fail (CANDOR_IS_ILLUSTRATION (illustration));
+  g_return_if_fail (candor_document_find_illustration (self, candor_illustration_get_id (illustration)) == illustration);
+  g_return_if_fail (self->stream_mark == NULL);
+
+  offset = gtk_text_iter_get_offset (iter);
+  passage_at (self, iter, &start, &end);
+  passage = gtk_text_iter_get_slice (&start, &end);
+  passage_hash = hash_text (passage);
+
+  fields = json_object_new ();
+  json_object_set_string_member (fields, "illustration", candor_illustration_get_id (illustration));
+  json_object_set_int_member (fields, "offset", offset);
+  json_object_set_int_member (fields, "passage_offset", gtk_text_iter_get_offset (&start));
+  json_object_set_int_member (fields, "passage_length", g_utf8_strlen (passage, -1));
+  json_object_set_string_member (fields, "passage_sha256", passage_hash);
+  json_object_set_string_member (fields, "source_type", candor_illustration_get_source_type (illustration));
+  id = log_event (self, "image.place", fields);
+
+  close_action (self);
+  self->keep_open = TRUE;
+  self->mode = INSERT_PLACE;
+  self->mode_source = g_intern_string (id);
+  gtk_text_buffer_begin_user_action (self->buffer);
+  gtk_text_buffer_insert_paintable (self->buffer, iter,
+                                    GDK_PAINTABLE (candor_illustration_get_texture (illustration)));
+  gtk_text_buffer_end_user_action (self->buffer);
+  self->mode = INSERT_TYPED;
+  self->mode_source = NULL;
+  self->keep_open = FALSE;
+  close_action (self);
+  emit_changed (self);
+}
+
+GPtrArray *
+candor_document_list_placed (CandorDocument  *self,
+                             GArray         **offsets)
+{
+  GPtrArray *placed;
+  GtkTextIter iter;
+
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
+
+  placed = g_ptr_array_new_with_free_func (g_object_unref);
+  if (offsets != NULL)
+    *offsets = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  gtk_text_buffer_get_start_iter (self->buffer, &iter);
+  do
+    {
+      GdkPaintable *paintable;
+      CandorIllustration *illustration;
+      guint offset;
+
+      if (gtk_text_iter_get_char (&iter) != OBJECT_UNICHAR ||
+          (paintable = gtk_text_iter_get_paintable (&iter)) == NULL ||
+          (illustration = candor_illustration_from_paintable (paintable)) == NULL)
+        continue;
+
+      g_ptr_array_add (placed, g_object_ref (illustration));
+      offset = gtk_text_iter_get_offset (&iter);
+      if (offsets != NULL)
+        g_array_append_val (*offsets, offset);
+    }
+  while (gtk_text_iter_forward_char (&iter));
+
+  return placed;
+}
+
 /* Files */
 
 static char *
@@ -1195,9 +1605,51 @@ training_to_string (gboolean allowed)
   return allowed ? "allowed" : "notAllowed";
 }
 
+/* "illustrations": every picture of the story; "placements": where pictures stand in
+ * the text ({offset, illustration}, in text order). */
+static gboolean
+add_illustrations_json (CandorDocument  *self,
+                        JsonBuilder     *builder,
+                        GError         **error)
+{
+  GListModel *model = G_LIST_MODEL (self->illustrations);
+  g_autoptr(GPtrArray) placed = NULL;
+  g_autoptr(GArray) offsets = NULL;
+
+  json_builder_set_member_name (builder, "illustrations");
+  json_builder_begin_array (builder);
+  for (guint i = 0, n = g_list_model_get_n_items (model); i < n; i++)
+    {
+      g_autoptr(CandorIllustration) illustration = g_list_model_get_item (model, i);
+      JsonNode *node = candor_illustration_to_json (illustration, error);
+
+      if (node == NULL)
+        return FALSE;
+      json_builder_add_value (builder, node);
+    }
+  json_builder_end_array (builder);
+
+  placed = candor_document_list_placed (self, &offsets);
+  json_builder_set_member_name (builder, "placements");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < placed->len; i++)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "offset");
+      json_builder_add_int_value (builder, g_array_index (offsets, guint, i));
+      json_builder_set_member_name (builder, "illustration");
+      json_builder_add_string_value (builder, candor_illustration_get_id (placed->pdata[i]));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+
+  return TRUE;
+}
+
 static JsonNode *
-build_document_json (CandorDocument *self,
-                     const char     *autosave_of)
+build_document_json (CandorDocument  *self,
+                     const char      *autosave_of,
+                     GError         **error)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autofree char *text = candor_document_dup_text (self);
@@ -1225,6 +1677,8 @@ build_document_json (CandorDocument *self,
   json_builder_end_object (builder);
   json_builder_set_member_name (builder, "training_preference");
   json_builder_add_string_value (builder, training_to_string (self->training_allowed));
+  if (!add_illustrations_json (self, builder, error))
+    return NULL;
   if (autosave_of != NULL)
     {
       json_builder_set_member_name (builder, "autosave_of");
@@ -1323,7 +1777,9 @@ candor_document_save (CandorDocument  *self,
   if (!check_consistent (self, error))
     return FALSE;
 
-  root = build_document_json (self, NULL);
+  root = build_document_json (self, NULL, error);
+  if (root == NULL)
+    return FALSE;
   data = to_json_data (root, &length);
   if (!write_atomically (file, data, length, error))
     return FALSE;
@@ -1366,7 +1822,9 @@ candor_document_autosave (CandorDocument  *self,
     }
 
   uri = self->file != NULL ? g_file_get_uri (self->file) : NULL;
-  root = build_document_json (self, uri);
+  root = build_document_json (self, uri, error);
+  if (root == NULL)
+    return FALSE;
   data = to_json_data (root, &length);
   file = candor_document_get_autosave_file (self);
 
@@ -1420,18 +1878,106 @@ string_member (JsonObject *object,
 }
 
 /* Puts @text into a new document's buffer without recording edits: the runs and log
- * come from the file. */
+ * come from the file. @pictures: as Edit.pictures, the pictures in the text. */
 static void
-load_text (CandorDocument *self,
-           const char     *text)
+load_text (CandorDocument     *self,
+           const char         *text,
+           const char * const *pictures)
 {
   GtkTextIter start;
 
   self->replaying++;
   gtk_text_buffer_get_start_iter (self->buffer, &start);
-  gtk_text_buffer_insert (self->buffer, &start, text, -1);
+  insert_with_pictures (self, &start, text, pictures);
+  gtk_text_buffer_get_start_iter (self->buffer, &start);
   gtk_text_buffer_place_cursor (self->buffer, &start);
   self->replaying--;
+}
+
+/* Reads "illustrations" into @self and "placements" into the list of pictures in @text
+ * that load_text() takes; both are checked (ids unique and known, parents known,
+ * placements in order on object characters). Version 1 documents have neither. */
+static gboolean
+parse_illustrations (CandorDocument  *self,
+                     JsonObject      *object,
+                     const char      *text,
+                     char          ***pictures,
+                     GError         **error)
+{
+  JsonNode *node = json_object_get_member (object, "illustrations");
+  g_autoptr(GHashTable) placed_at = g_hash_table_new (NULL, NULL);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  JsonArray *array;
+  gint64 last_offset = -1;
+  guint offset = 0;
+
+  if (node != NULL)
+    {
+      if (!JSON_NODE_HOLDS_ARRAY (node))
+        return fail_invalid (error, _("The document’s illustrations are not a list"));
+      array = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          g_autoptr(CandorIllustration) illustration = NULL;
+
+          illustration = candor_illustration_new_from_json (json_array_get_element (array, i), error);
+          if (illustration == NULL)
+            return FALSE;
+          if (candor_document_find_illustration (self, candor_illustration_get_id (illustration)) != NULL)
+            return fail_invalid (error, _("Two illustrations in the document have the same id"));
+          g_list_store_append (self->illustrations, illustration);
+        }
+      for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (self->illustrations)); i++)
+        {
+          g_autoptr(CandorIllustration) illustration =
+            g_list_model_get_item (G_LIST_MODEL (self->illustrations), i);
+          const char *parent = candor_illustration_get_parent_id (illustration);
+
+          if (parent != NULL && candor_document_find_illustration (self, parent) == NULL)
+            return fail_invalid (error, _("An illustration in the document names a parent it does not have"));
+        }
+    }
+
+  node = json_object_get_member (object, "placements");
+  if (node != NULL)
+    {
+      if (!JSON_NODE_HOLDS_ARRAY (node))
+        return fail_invalid (error, _("The document’s placed pictures are not a list"));
+      array = json_node_get_array (node);
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *element = json_array_get_element (array, i);
+          JsonNode *offset_node;
+          const char *id;
+          gint64 at;
+
+          if (!JSON_NODE_HOLDS_OBJECT (element) ||
+              (offset_node = json_object_get_member (json_node_get_object (element), "offset")) == NULL ||
+              json_node_get_value_type (offset_node) != G_TYPE_INT64 ||
+              (at = json_node_get_int (offset_node)) <= last_offset || at > G_MAXUINT ||
+              (id = string_member (json_node_get_object (element), "illustration")) == NULL ||
+              candor_document_find_illustration (self, id) == NULL)
+            return fail_invalid (error, _("A picture placed in the document is invalid"));
+          g_hash_table_insert (placed_at, GUINT_TO_POINTER ((guint) at), (gpointer) id);
+          last_offset = at;
+        }
+    }
+
+  /* Every placement must stand on an object character of the text. */
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p), offset++)
+    if (g_utf8_get_char (p) == OBJECT_UNICHAR)
+      {
+        const char *id = g_hash_table_lookup (placed_at, GUINT_TO_POINTER (offset));
+
+        g_strv_builder_add (builder, id != NULL ? id : "");
+        g_hash_table_remove (placed_at, GUINT_TO_POINTER (offset));
+      }
+  if (g_hash_table_size (placed_at) > 0)
+    return fail_invalid (error, _("A picture placed in the document is not where its text says"));
+
+  *pictures = g_strv_builder_end (builder);
+
+  return TRUE;
 }
 
 static CandorDocument *
@@ -1446,6 +1992,7 @@ parse_candor (const char  *data,
   g_autoptr(LoomEventLog) log = NULL;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *text_hash = NULL;
+  g_auto(GStrv) pictures = NULL;
   JsonNode *root, *version_node, *runs_node, *log_node, *notes_node;
   JsonObject *object;
   const char *text, *stored_hash, *training;
@@ -1530,6 +2077,8 @@ parse_candor (const char  *data,
     }
 
   self = candor_document_new ();
+  if (!parse_illustrations (self, object, text, &pictures, error))
+    return NULL;
   notes_node = json_object_get_member (object, "notes");
   if (notes_node != NULL && JSON_NODE_HOLDS_OBJECT (notes_node))
     {
@@ -1540,7 +2089,7 @@ parse_candor (const char  *data,
     }
   self->training_allowed = g_str_equal (training, "allowed");
 
-  load_text (self, text);
+  load_text (self, text, (const char * const *) pictures);
   restore_runs (self, runs);
   g_set_object (&self->log, log);
 
@@ -1681,17 +2230,25 @@ candor_document_recover (GFile   *autosave,
   return self;
 }
 
-static GFile *
-sidecar_file (GFile *file)
+/* The file name stem of @file: "story" for "story.md". */
+static char *
+file_stem (GFile *file)
 {
   g_autofree char *name = g_file_get_basename (file);
-  g_autoptr(GFile) parent = g_file_get_parent (file);
   char *dot = strrchr (name, '.');
-  g_autofree char *sidecar_name = NULL;
 
   if (dot != NULL && dot != name)
     *dot = '\0';
-  sidecar_name = g_strconcat (name, ".provenance.json", NULL);
+
+  return g_steal_pointer (&name);
+}
+
+static GFile *
+sidecar_file (GFile *file)
+{
+  g_autofree char *stem = file_stem (file);
+  g_autoptr(GFile) parent = g_file_get_parent (file);
+  g_autofree char *sidecar_name = g_strconcat (stem, ".provenance.json", NULL);
 
   return g_file_get_child (parent, sidecar_name);
 }
@@ -1704,6 +2261,86 @@ candor_document_get_sidecar_file (GFile *file)
   return sidecar_file (file);
 }
 
+/* Writes the pictures placed in the text beside @file as "<stem>-illustration-N.png"
+ * (each with its XMP and parameters, and the story's training preference), and returns
+ * the text to export with each picture replaced by a Markdown image link (or, for plain
+ * text, a bracketed file name). @list: the sidecar's "illustrations". */
+static char *
+export_pictures (CandorDocument  *self,
+                 GFile           *file,
+                 const char      *text,
+                 gboolean         markdown,
+                 JsonBuilder     *list,
+                 GError         **error)
+{
+  g_autoptr(GArray) offsets = NULL;
+  g_autoptr(GPtrArray) placed = candor_document_list_placed (self, &offsets);
+  g_autoptr(GFile) folder = g_file_get_parent (file);
+  g_autofree char *stem = file_stem (file);
+  GString *out = g_string_new (NULL);
+  const char *p = text;
+  guint offset = 0, next = 0;
+
+  json_builder_begin_array (list);
+  for (; *p != '\0'; p = g_utf8_next_char (p), offset++)
+    {
+      CandorIllustration *illustration;
+      g_autofree char *name = NULL;
+      g_autofree char *link = NULL;
+      g_autofree char *caption = NULL;
+      g_autofree char *png_hash = NULL;
+      g_autoptr(GFile) image_file = NULL;
+      g_autoptr(GBytes) png = NULL;
+      LoomImageMetadata metadata;
+
+      if (next >= placed->len || g_array_index (offsets, guint, next) != offset)
+        {
+          g_string_append_len (out, p, g_utf8_next_char (p) - p);
+          continue;
+        }
+
+      illustration = placed->pdata[next++];
+      name = g_strdup_printf ("%s-illustration-%u.png", stem, next);
+      image_file = g_file_get_child (folder, name);
+      loom_image_metadata_init (&metadata);
+      metadata.creator_tool = "Candor " PACKAGE_VERSION;
+      metadata.source_type = candor_illustration_get_source_type (illustration);
+      metadata.training_allowed = self->training_allowed;
+      png = loom_image_encode_png (candor_illustration_get_image (illustration), &metadata, error);
+      if (png == NULL ||
+          !write_atomically (image_file, g_bytes_get_data (png, NULL), g_bytes_get_size (png), error))
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+
+      caption = g_strdup (candor_illustration_get_record (illustration)->prompt);
+      g_strdelimit (caption, "[]\n\r", ' ');
+      link = g_uri_escape_string (name, NULL, FALSE);
+      if (markdown)
+        g_string_append_printf (out, "![%s](%s)", caption, link);
+      else
+        g_string_append_printf (out, _("[Illustration: %s]"), name);
+
+      png_hash = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, png);
+      json_builder_begin_object (list);
+      json_builder_set_member_name (list, "file_name");
+      json_builder_add_string_value (list, name);
+      json_builder_set_member_name (list, "sha256");
+      json_builder_add_string_value (list, png_hash);
+      json_builder_set_member_name (list, "illustration");
+      json_builder_add_string_value (list, candor_illustration_get_id (illustration));
+      json_builder_set_member_name (list, "digital_source_type");
+      json_builder_add_string_value (list, metadata.source_type);
+      json_builder_set_member_name (list, "record");
+      json_builder_add_value (list, loom_image_record_to_json (candor_illustration_get_record (illustration)));
+      json_builder_end_object (list);
+    }
+  json_builder_end_array (list);
+
+  return g_string_free (out, FALSE);
+}
+
 gboolean
 candor_document_export (CandorDocument  *self,
                         GFile           *file,
@@ -1714,8 +2351,10 @@ candor_document_export (CandorDocument  *self,
   g_autoptr(LoomProvenanceSummary) summary = NULL;
   g_autoptr(GFile) sidecar = NULL;
   g_autofree char *text = NULL;
+  g_autofree char *exported = NULL;
   g_autofree char *text_hash = NULL;
   g_autofree char *name = NULL;
+  g_autofree char *lower_name = NULL;
   g_autofree char *data = NULL;
   gsize length;
 
@@ -1727,9 +2366,9 @@ candor_document_export (CandorDocument  *self,
     return FALSE;
 
   text = candor_document_dup_text (self);
-  text_hash = hash_text_nfc (text);
   summary = loom_provenance_summary_compute (self->authorship, self->log, text);
   name = g_file_get_basename (file);
+  lower_name = g_ascii_strdown (name, -1);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "format");
@@ -1738,6 +2377,14 @@ candor_document_export (CandorDocument  *self,
   json_builder_add_int_value (builder, FORMAT_VERSION);
   json_builder_set_member_name (builder, "file_name");
   json_builder_add_string_value (builder, name);
+  json_builder_set_member_name (builder, "illustrations");
+  exported = export_pictures (self, file, text,
+                              g_str_has_suffix (lower_name, ".md") ||
+                              g_str_has_suffix (lower_name, ".markdown"),
+                              builder, error);
+  if (exported == NULL)
+    return FALSE;
+  text_hash = hash_text_nfc (exported);
   json_builder_set_member_name (builder, "text_sha256");
   json_builder_add_string_value (builder, text_hash);
   json_builder_set_member_name (builder, "runs");
@@ -1754,8 +2401,9 @@ candor_document_export (CandorDocument  *self,
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
 
-  /* The text is the same for Markdown and plain text: the author writes the markup. */
-  if (!write_atomically (file, text, strlen (text), error))
+  /* The text is the same for Markdown and plain text (the author writes the markup),
+   * but for the pictures in it. */
+  if (!write_atomically (file, exported, strlen (exported), error))
     return FALSE;
 
   sidecar = sidecar_file (file);

@@ -101,6 +101,62 @@ void            candor_document_redo              (CandorDocument *self);
  * summary (the view coalesces). */
 LoomProvenanceSummary *candor_document_dup_summary (CandorDocument *self);
 
+/* Illustrations (PROVENANCE.md §1): the document keeps every picture generated for it,
+ * oldest first, as a GListModel of CandorIllustration (the Illustrations view's history),
+ * and logs what the author does with them. */
+GListModel     *candor_document_get_illustrations  (CandorDocument     *self);
+CandorIllustration *candor_document_find_illustration (CandorDocument  *self,
+                                                    const char         *id);  /* nullable */
+/* A generation's result: logs `image.generate` (the model agent and the whole record:
+ * prompt, negative prompt, seed, steps, CFG, sampler, size, mode, strength, init and mask
+ * hashes, plus the batch position and the parent illustration) and appends the
+ * candidate. @parent: the illustration refined or inpainted (nullable); @human_pixels:
+ * the init image held the author's paint or sketch. */
+CandorIllustration *candor_document_add_generated  (CandorDocument     *self,
+                                                    LoomImage          *image,
+                                                    CandorIllustration *parent,
+                                                    gboolean            human_pixels,
+                                                    guint               batch_index,
+                                                    guint               batch_count);
+/* The author's strokes with one tool on the canvas over @base (nullable: a blank sheet):
+ * logs an `image.stroke` event {tool, strokes, covered_pixels, base} and returns its id
+ * (owned by the log). Called when the strokes are used (refine, inpaint, place, export),
+ * not per stroke, so one event covers a set of strokes. */
+const char     *candor_document_log_strokes        (CandorDocument     *self,
+                                                    CandorIllustration *base,
+                                                    const char         *tool,   /* "brush", "eraser", "mask" */
+                                                    guint               strokes,
+                                                    guint64             covered_pixels);
+/* A generated picture the author painted on (the paint flattened onto @base): a new
+ * illustration with human pixels, identified by the `image.stroke` event that recorded
+ * the paint (@stroke_event_id, from log_strokes), keeping @base's generation record and
+ * naming @base as its parent. (A sketch on a blank sheet becomes an illustration only
+ * through Refine, which generates from it.) */
+CandorIllustration *candor_document_add_painted    (CandorDocument     *self,
+                                                    CandorIllustration *base,
+                                                    GBytes             *rgba,
+                                                    guint               width,
+                                                    guint               height,
+                                                    const char         *stroke_event_id,
+                                                    guint               strokes);
+/* `image.select` / `image.discard` with which candidate and how many the author had seen
+ * (candidates in the history when it happened); each sets the illustration's state. */
+void            candor_document_select_illustration  (CandorDocument     *self,
+                                                      CandorIllustration *illustration);
+void            candor_document_discard_illustration (CandorDocument     *self,
+                                                      CandorIllustration *illustration);
+/* Places @illustration at @iter as an embedded picture (one object character U+FFFC in
+ * the text, shown as the picture), ONE undo step, logged as `image.place` with the
+ * offset and the passage it is linked to (the paragraph's offset, length and SHA-256).
+ * @iter is revalidated to after the picture. */
+void            candor_document_place_illustration   (CandorDocument     *self,
+                                                      GtkTextIter        *iter,
+                                                      CandorIllustration *illustration);
+/* The illustrations placed in the text, in text order, and where (code point offsets);
+ * @offsets: (out) (optional) (transfer full): a GArray of guint. */
+GPtrArray      *candor_document_list_placed          (CandorDocument     *self,
+                                                      GArray            **offsets);
+
 /* Files (the issue, §6). */
 gboolean        candor_document_save              (CandorDocument *self,
                                                    GFile          *file,

@@ -23,6 +23,7 @@ struct _CandorPreferencesWindow
   GtkProgressBar      *check_progress;
   GtkStack            *check_buttons;
   AdwActionRow        *model_row;
+  AdwActionRow        *image_model_row;
   AdwComboRow         *mode_row;
   GtkAdjustment       *pause_adjustment;
   GtkAdjustment       *length_adjustment;
@@ -94,13 +95,17 @@ mode_set_mapping (const GValue       *value,
 }
 
 static void
-sync_model_row (CandorPreferencesWindow *self)
+sync_model_rows (CandorPreferencesWindow *self)
 {
   GSettings *settings = candor_application_get_settings (self->application);
   g_autofree char *path = g_settings_get_string (settings, "text-model-path");
+  g_autofree char *image_path = g_settings_get_string (settings, "image-model-path");
 
   adw_action_row_set_subtitle (self->model_row,
                                *path != '\0' ? path : _("None: choose one with Open Model… in the main menu"));
+  adw_action_row_set_subtitle (self->image_model_row,
+                               *image_path != '\0' ? image_path
+                                                   : _("None: choose one with Open Model… in the Illustrations view"));
 }
 
 /* Device: position 0 is “Automatic” (setting ""), then one row per enumerated device,
@@ -315,6 +320,7 @@ candor_preferences_window_class_init (CandorPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, check_progress);
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, check_buttons);
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, model_row);
+  gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, image_model_row);
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, mode_row);
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, pause_adjustment);
   gtk_widget_class_bind_template_child (widget_class, CandorPreferencesWindow, length_adjustment);
@@ -367,9 +373,11 @@ candor_preferences_window_new (CandorApplication *application,
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "color-by-origin", self->color_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
-  g_signal_connect_object (settings, "changed::text-model-path", G_CALLBACK (sync_model_row),
+  g_signal_connect_object (settings, "changed::text-model-path", G_CALLBACK (sync_model_rows),
                            self, G_CONNECT_SWAPPED);
-  sync_model_row (self);
+  g_signal_connect_object (settings, "changed::image-model-path", G_CALLBACK (sync_model_rows),
+                           self, G_CONNECT_SWAPPED);
+  sync_model_rows (self);
   g_signal_connect_object (self->device_row, "notify::selected",
                            G_CALLBACK (device_row_selected_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (application, "notify::device", G_CALLBACK (update_check_action), self,

@@ -9,8 +9,11 @@
 G_BEGIN_DECLS
 
 typedef struct _CandorApplication       CandorApplication;
+typedef struct _CandorCanvas            CandorCanvas;
 typedef struct _CandorDeviceStatus      CandorDeviceStatus;
 typedef struct _CandorDocument          CandorDocument;
+typedef struct _CandorIllustration      CandorIllustration;
+typedef struct _CandorIllustrationsView CandorIllustrationsView;
 typedef struct _CandorPreferencesWindow CandorPreferencesWindow;
 typedef struct _CandorStoryText         CandorStoryText;
 typedef struct _CandorStoryView         CandorStoryView;

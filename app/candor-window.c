@@ -7,6 +7,7 @@
 #include "candor-application.h"
 #include "candor-device-status.h"
 #include "candor-document.h"
+#include "candor-illustrations-view.h"
 #include "candor-story-view.h"
 #include "candor-window.h"
 
@@ -20,6 +21,7 @@ struct _CandorWindow
   AdwToastOverlay      *toast_overlay;
   GtkMenuButton        *primary_menu_button;
   CandorStoryView      *story_view;
+  CandorIllustrationsView *illustrations_view;
 
   /* The story view's document, followed for the title and autosave. */
   CandorDocument       *document;
@@ -56,6 +58,8 @@ candor_window_new (CandorApplication *application)
     g_action_map_add_action (G_ACTION_MAP (self), color);
   }
   candor_story_view_set_application (self->story_view, application);
+  candor_illustrations_view_set_application (self->illustrations_view, application);
+  candor_illustrations_view_set_story_view (self->illustrations_view, self->story_view);
   {
     g_autoptr(CandorDocument) document = candor_document_new ();
     set_document (self, document);
@@ -212,6 +216,7 @@ set_document (CandorWindow   *self,
   self->unsaved_since = 0;
   /* The view lets go of the old document while this window still holds it. */
   candor_story_view_set_document (self->story_view, document);
+  candor_illustrations_view_set_document (self->illustrations_view, document);
   g_set_object (&self->document, document);
 
   g_signal_connect_swapped (document, "notify::modified", G_CALLBACK (update_title), self);
@@ -639,27 +644,38 @@ open_model_response_cb (GtkNativeDialog *dialog,
 {
   CandorWindow *self = user_data;
   GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  const char *setting = g_object_get_data (G_OBJECT (dialog), "setting");
 
   if (response == GTK_RESPONSE_ACCEPT && app != NULL)
     {
       g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = g_file_get_path (file);
       GSettings *settings = settings_for (self);
-      g_autofree char *current = g_settings_get_string (settings, "text-model-path");
+      g_autofree char *current = g_settings_get_string (settings, setting);
+
+      /* A diffusers model is a folder: choosing its model_index.json chooses the folder. */
+      if (path != NULL && g_str_has_suffix (path, G_DIR_SEPARATOR_S "model_index.json"))
+        path[strlen (path) - strlen (G_DIR_SEPARATOR_S "model_index.json")] = '\0';
 
       /* The application loads the model the setting names; the same file chosen again
        * (changed on disk, or after an error) is loaded again. */
       if (path != NULL && g_strcmp0 (path, current) == 0)
-        candor_application_load_text_model (CANDOR_APPLICATION (app));
+        {
+          if (g_str_equal (setting, "image-model-path"))
+            candor_application_load_image_model (CANDOR_APPLICATION (app));
+          else
+            candor_application_load_text_model (CANDOR_APPLICATION (app));
+        }
       else if (path != NULL)
-        g_settings_set_string (settings, "text-model-path", path);
+        g_settings_set_string (settings, setting, path);
     }
   gtk_native_dialog_destroy (dialog);
   g_object_unref (dialog);
   g_object_unref (self);
 }
 
-/* Through the file chooser portal under Flatpak: the sandbox sees the chosen file. */
+/* Through the file chooser portal under Flatpak: the sandbox sees the chosen file.
+ * Open Model… in the Illustrations view chooses the image model. */
 static void
 open_model_action (GtkWidget  *widget,
                    const char *action_name,
@@ -668,11 +684,25 @@ open_model_action (GtkWidget  *widget,
   CandorWindow *self = CANDOR_WINDOW (widget);
   GtkFileChooserNative *dialog;
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+  gboolean image = g_str_equal (action_name, "win.open-image-model") ||
+                   g_str_equal (candor_window_get_visible_view (self), "illustrations");
 
-  dialog = gtk_file_chooser_native_new (_("Open Text Model"), GTK_WINDOW (self),
-                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
-  gtk_file_filter_set_name (filter, _("GGUF Language Models"));
-  gtk_file_filter_add_suffix (filter, "gguf");
+  dialog = gtk_file_chooser_native_new (image ? _("Open Image Model") : _("Open Text Model"),
+                                        GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                        _("_Open"), _("_Cancel"));
+  if (image)
+    {
+      gtk_file_filter_set_name (filter, _("Stable Diffusion Models (.safetensors, or a diffusers folder’s model_index.json)"));
+      gtk_file_filter_add_suffix (filter, "safetensors");
+      gtk_file_filter_add_pattern (filter, "model_index.json");
+    }
+  else
+    {
+      gtk_file_filter_set_name (filter, _("GGUF Language Models"));
+      gtk_file_filter_add_suffix (filter, "gguf");
+    }
+  g_object_set_data (G_OBJECT (dialog), "setting",
+                     (gpointer) (image ? "image-model-path" : "text-model-path"));
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (dialog), filter);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
   g_signal_connect (dialog, "response", G_CALLBACK (open_model_response_cb), g_object_ref (self));
@@ -744,6 +774,7 @@ candor_window_class_init (CandorWindowClass *klass)
 
   g_type_ensure (CANDOR_TYPE_DEVICE_STATUS);
   g_type_ensure (CANDOR_TYPE_STORY_VIEW);
+  g_type_ensure (CANDOR_TYPE_ILLUSTRATIONS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/candorapp/Candor/ui/candor-window.ui");
   gtk_widget_class_bind_template_child (widget_class, CandorWindow, stack);
@@ -752,9 +783,11 @@ candor_window_class_init (CandorWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CandorWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, CandorWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, CandorWindow, story_view);
+  gtk_widget_class_bind_template_child (widget_class, CandorWindow, illustrations_view);
 
   gtk_widget_class_install_action (widget_class, "win.show-view", "s", show_view_action);
   gtk_widget_class_install_action (widget_class, "win.open-model", NULL, open_model_action);
+  gtk_widget_class_install_action (widget_class, "win.open-image-model", NULL, open_model_action);
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "win.save", NULL, save_action);
   gtk_widget_class_install_action (widget_class, "win.save-as", NULL, save_as_action);

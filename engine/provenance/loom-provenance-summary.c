@@ -60,7 +60,9 @@ count_words (LoomProvenanceSummary *summary,
 
       if (i < n_chars && *p != '\0')
         {
-          space = g_unichar_isspace (g_utf8_get_char (p));
+          gunichar c = g_utf8_get_char (p);
+
+          space = g_unichar_isspace (c);
           p = g_utf8_next_char (p);
           if (i == run_end)
             {
@@ -68,6 +70,15 @@ count_words (LoomProvenanceSummary *summary,
 
               loom_authorship_get_run (authorship, run++, &start, &length, &origin);
               run_end = start + length;
+            }
+          /* U+FFFC stands for a placed picture, which has its own record: it is neither
+           * a character nor part of a word of the text. */
+          if (c == LOOM_OBJECT_CHAR)
+            {
+              summary->chars[origin]--;
+              summary->total_chars--;
+              summary->pictures++;
+              space = TRUE;
             }
         }
 
@@ -147,6 +158,21 @@ loom_provenance_summary_compute (LoomAuthorship *authorship,
         summary->cycled++;
       else if (g_str_equal (kind, "regenerate"))
         summary->regenerated++;
+      else if (g_str_equal (kind, "image.generate"))
+        summary->image_rounds++;
+      else if (g_str_equal (kind, "image.select"))
+        summary->images_selected++;
+      else if (g_str_equal (kind, "image.discard"))
+        summary->images_discarded++;
+      else if (g_str_equal (kind, "image.place"))
+        summary->images_placed++;
+      else if (g_str_equal (kind, "image.stroke"))
+        {
+          gint64 strokes = field_int (event, "strokes");
+
+          if (strokes > 0)
+            summary->image_strokes += strokes;
+        }
       else if (g_str_equal (kind, "accept"))
         {
           const char *suggestion = field_string (event, "suggestion");
@@ -221,6 +247,22 @@ loom_provenance_summary_to_json (const LoomProvenanceSummary *summary)
   json_builder_add_int_value (builder, summary->cycled);
   json_builder_set_member_name (builder, "regenerated");
   json_builder_add_int_value (builder, summary->regenerated);
+  json_builder_end_object (builder);
+
+  json_builder_set_member_name (builder, "images");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "generated");
+  json_builder_add_int_value (builder, summary->image_rounds);
+  json_builder_set_member_name (builder, "selected");
+  json_builder_add_int_value (builder, summary->images_selected);
+  json_builder_set_member_name (builder, "discarded");
+  json_builder_add_int_value (builder, summary->images_discarded);
+  json_builder_set_member_name (builder, "strokes");
+  json_builder_add_int_value (builder, summary->image_strokes);
+  json_builder_set_member_name (builder, "placed");
+  json_builder_add_int_value (builder, summary->images_placed);
+  json_builder_set_member_name (builder, "pictures_in_text");
+  json_builder_add_int_value (builder, summary->pictures);
   json_builder_end_object (builder);
 
   json_builder_set_member_name (builder, "accepted_characters");

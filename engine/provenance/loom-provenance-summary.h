@@ -33,7 +33,18 @@ typedef struct
   guint64 accepted_chars;           /* code points inserted by `accept` events */
   guint64 retained_chars;           /* model characters (accepted or edited) still there */
   double  retention;                /* retained / accepted; 0 when nothing was accepted */
+
+  guint   pictures;                 /* pictures placed in the text (U+FFFC, not counted
+                                     * as characters or words) */
+  guint   image_rounds;             /* `image.generate` events: candidates generated */
+  guint   images_selected;          /* `image.select` */
+  guint   images_discarded;         /* `image.discard` */
+  guint   images_placed;            /* `image.place` */
+  guint64 image_strokes;            /* strokes recorded by `image.stroke` events */
 } LoomProvenanceSummary;
+
+/* U+FFFC OBJECT REPLACEMENT CHARACTER: where a picture stands in a story's text. */
+#define LOOM_OBJECT_CHAR 0xFFFC
 
 LoomProvenanceSummary *loom_provenance_summary_compute (LoomAuthorship              *authorship,
                                                         LoomEventLog                *log,

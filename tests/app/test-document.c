@@ -599,7 +599,7 @@ change_log_field (JsonObject *root)
 static void
 change_version (JsonObject *root)
 {
-  json_object_set_int_member (root, "version", 2);
+  json_object_set_int_member (root, "version", 3);
 }
 
 static void

@@ -1,0 +1,521 @@
+/* test-document-illustrations.c — the pictures of a story in CandorDocument: the
+ * history and what its events record, a picture placed in the text (origins, undo,
+ * redo), the .candor file holding pictures and their records (and refusing damaged
+ * ones), the summary, and Markdown export writing the pictures beside the text.
+ *
+ * The images are made here from known pixels and records (no model is needed): what
+ * comes back is compared byte for byte with what went in. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "candor-document.h"
+#include "candor-illustration.h"
+#include "candor-test-app.h"
+
+#define OBJECT_CHAR "\xEF\xBF\xBC"
+
+static const char model_sha256[] =
+  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/* A 16×8 picture whose pixels depend on @seed, with a txt2img record. */
+static LoomImage *
+make_image (guint64     seed,
+            const char *prompt)
+{
+  guint width = 16, height = 8;
+  g_autofree guint8 *rgba = g_malloc (width * height * 4);
+  g_autoptr(GBytes) pixels = NULL;
+  LoomImageRecord record = { 0 };
+
+  for (guint i = 0; i < width * height; i++)
+    {
+      rgba[i * 4 + 0] = (guint8) (i * 7 + seed);
+      rgba[i * 4 + 1] = (guint8) (i * 13 + seed * 3);
+      rgba[i * 4 + 2] = (guint8) (255 - i);
+      rgba[i * 4 + 3] = 255;
+    }
+  pixels = g_bytes_new (rgba, width * height * 4);
+
+  record.model_name = (char *) "tiny-sd";
+  record.model_kind = (char *) "SD 2.x (v)";
+  record.model_sha256 = (char *) model_sha256;
+  record.prompt = (char *) prompt;
+  record.negative_prompt = (char *) "blurry";
+  record.seed = seed;
+  record.steps = 4;
+  record.sampler = (char *) "euler_a";
+  record.cfg_scale = 7.0f;
+  record.width = width;
+  record.height = height;
+  record.mode = (char *) "txt2img";
+  record.strength = 1.0f;
+  record.seconds = 1.5;
+
+  return loom_image_new (pixels, width, height, &record);
+}
+
+static JsonObject *
+last_event (CandorDocument *document,
+            const char     *kind)
+{
+  LoomEventLog *log = candor_document_get_log (document);
+
+  for (guint i = loom_event_log_get_n_events (log); i-- > 0;)
+    {
+      JsonObject *event = loom_event_log_get_event (log, i);
+
+      if (g_str_equal (json_object_get_string_member (event, "kind"), kind))
+        return json_object_get_object_member (event, "fields");
+    }
+  g_assert_not_reached ();
+}
+
+static void
+type_at_end (CandorDocument *document,
+             const char     *text)
+{
+  GtkTextBuffer *buffer = candor_document_get_buffer (document);
+  GtkTextIter end;
+
+  gtk_text_buffer_get_end_iter (buffer, &end);
+  gtk_text_buffer_place_cursor (buffer, &end);
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gtk_text_buffer_begin_user_action (buffer);
+      gtk_text_buffer_insert_interactive_at_cursor (buffer, p, g_utf8_next_char (p) - p, TRUE);
+      gtk_text_buffer_end_user_action (buffer);
+    }
+}
+
+static void
+place_at (CandorDocument     *document,
+          guint               offset,
+          CandorIllustration *illustration)
+{
+  GtkTextIter iter;
+
+  gtk_text_buffer_get_iter_at_offset (candor_document_get_buffer (document), &iter, offset);
+  candor_document_place_illustration (document, &iter, illustration);
+  g_assert_cmpuint (gtk_text_iter_get_offset (&iter), ==, offset + 1);
+}
+
+static void
+assert_placed (CandorDocument     *document,
+               CandorIllustration *expected,
+               guint               expected_offset)
+{
+  g_autoptr(GArray) offsets = NULL;
+  g_autoptr(GPtrArray) placed = candor_document_list_placed (document, &offsets);
+
+  if (expected == NULL)
+    {
+      g_assert_cmpuint (placed->len, ==, 0);
+      return;
+    }
+  g_assert_cmpuint (placed->len, ==, 1);
+  g_assert_cmpstr (candor_illustration_get_id (placed->pdata[0]), ==,
+                   candor_illustration_get_id (expected));
+  g_assert_cmpuint (g_array_index (offsets, guint, 0), ==, expected_offset);
+}
+
+static void
+assert_runs_valid (CandorDocument *document)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (loom_authorship_validate (candor_document_get_authorship (document),
+                                           gtk_text_buffer_get_char_count (candor_document_get_buffer (document)),
+                                           &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_history_events (void)
+{
+  g_autoptr(CandorDocument) document = candor_document_new ();
+  g_autoptr(LoomImage) first = make_image (1, "a lighthouse");
+  g_autoptr(LoomImage) second = make_image (2, "a lighthouse");
+  GListModel *history = candor_document_get_illustrations (document);
+  CandorIllustration *a, *b, *painted;
+  JsonObject *fields;
+  const char *stroke_id;
+
+  a = candor_document_add_generated (document, first, NULL, FALSE, 0, 2);
+  b = candor_document_add_generated (document, second, NULL, FALSE, 1, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (history), ==, 2);
+  g_assert_true (candor_document_get_modified (document));
+
+  /* image.generate carries the whole record and the batch. */
+  fields = last_event (document, "image.generate");
+  g_assert_cmpstr (json_object_get_string_member (fields, "prompt"), ==, "a lighthouse");
+  g_assert_cmpstr (json_object_get_string_member (fields, "negative_prompt"), ==, "blurry");
+  g_assert_cmpstr (json_object_get_string_member (fields, "model_sha256"), ==, model_sha256);
+  g_assert_cmpstr (json_object_get_string_member (fields, "sampler"), ==, "euler_a");
+  g_assert_cmpint (json_object_get_int_member (fields, "steps"), ==, 4);
+  g_assert_cmpint (json_object_get_int_member (fields, "batch_index"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (fields, "batch_count"), ==, 2);
+  g_assert_false (json_object_get_boolean_member (fields, "human_pixels"));
+  g_assert_cmpstr (candor_illustration_get_source_type (b), ==, CANDOR_SOURCE_TYPE_AI);
+
+  /* Choices name the candidate and how many had been seen. */
+  candor_document_discard_illustration (document, a);
+  fields = last_event (document, "image.discard");
+  g_assert_cmpstr (json_object_get_string_member (fields, "illustration"), ==,
+                   candor_illustration_get_id (a));
+  g_assert_cmpint (json_object_get_int_member (fields, "index"), ==, 0);
+  g_assert_cmpint (json_object_get_int_member (fields, "candidates_seen"), ==, 2);
+  g_assert_cmpint (candor_illustration_get_state (a), ==, CANDOR_ILLUSTRATION_DISCARDED);
+  candor_document_select_illustration (document, b);
+  fields = last_event (document, "image.select");
+  g_assert_cmpint (json_object_get_int_member (fields, "index"), ==, 1);
+  g_assert_cmpint (candor_illustration_get_state (b), ==, CANDOR_ILLUSTRATION_SELECTED);
+
+  /* Paint on b: the strokes are an event, the painted picture a composite. */
+  stroke_id = candor_document_log_strokes (document, b, "brush", 3, 420);
+  fields = last_event (document, "image.stroke");
+  g_assert_cmpstr (json_object_get_string_member (fields, "tool"), ==, "brush");
+  g_assert_cmpint (json_object_get_int_member (fields, "strokes"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (fields, "covered_pixels"), ==, 420);
+  g_assert_cmpstr (json_object_get_string_member (fields, "base"), ==, candor_illustration_get_id (b));
+  painted = candor_document_add_painted (document, b, loom_image_get_pixels (first), 16, 8,
+                                         stroke_id, 3);
+  g_assert_cmpstr (candor_illustration_get_id (painted), ==, stroke_id);
+  g_assert_cmpstr (candor_illustration_get_parent_id (painted), ==, candor_illustration_get_id (b));
+  g_assert_true (candor_illustration_get_human_pixels (painted));
+  g_assert_cmpstr (candor_illustration_get_source_type (painted), ==, CANDOR_SOURCE_TYPE_COMPOSITE);
+  g_assert_cmpuint (candor_illustration_get_strokes (painted), ==, 3);
+  g_assert_cmpuint (g_list_model_get_n_items (history), ==, 3);
+  g_object_unref (painted);
+
+  /* The chain of events still verifies. */
+  g_assert_true (loom_event_log_verify (candor_document_get_log (document), NULL));
+}
+
+static void
+test_place_undo_redo (void)
+{
+  g_autoptr(CandorDocument) document = candor_document_new ();
+  g_autoptr(LoomImage) image = make_image (5, "a fox");
+  g_autofree char *text = NULL;
+  g_autoptr(LoomProvenanceSummary) summary = NULL;
+  CandorIllustration *illustration;
+  JsonObject *fields;
+
+  type_at_end (document, "First line.\nSecond line.");
+  illustration = candor_document_add_generated (document, image, NULL, FALSE, 0, 1);
+  place_at (document, 12, illustration);   /* at the start of the second line */
+
+  text = candor_document_dup_text (document);
+  g_assert_cmpstr (text, ==, "First line.\n" OBJECT_CHAR "Second line.");
+  assert_placed (document, illustration, 12);
+  assert_runs_valid (document);
+
+  fields = last_event (document, "image.place");
+  g_assert_cmpstr (json_object_get_string_member (fields, "illustration"), ==,
+                   candor_illustration_get_id (illustration));
+  g_assert_cmpint (json_object_get_int_member (fields, "offset"), ==, 12);
+  /* The passage is the paragraph it went into, before the picture. */
+  g_assert_cmpint (json_object_get_int_member (fields, "passage_offset"), ==, 12);
+  g_assert_cmpint (json_object_get_int_member (fields, "passage_length"), ==, 12);
+  {
+    g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, "Second line.", -1);
+    g_assert_cmpstr (json_object_get_string_member (fields, "passage_sha256"), ==, hash);
+  }
+
+  /* The picture is no character of the text in the summary. */
+  summary = candor_document_dup_summary (document);
+  g_assert_cmpuint (summary->total_chars, ==, 24);  /* 11 + newline + 12 */
+  g_assert_cmpuint (summary->chars[LOOM_ORIGIN_HUMAN_TYPED], ==, 24);
+  g_assert_cmpuint (summary->total_words, ==, 4);
+  g_assert_cmpuint (summary->pictures, ==, 1);
+  g_assert_cmpuint (summary->images_placed, ==, 1);
+  g_assert_cmpuint (summary->image_rounds, ==, 1);
+
+  /* One undo removes the picture; redo brings the picture back, not a bare character. */
+  candor_document_undo (document);
+  g_free (text);
+  text = candor_document_dup_text (document);
+  g_assert_cmpstr (text, ==, "First line.\nSecond line.");
+  assert_placed (document, NULL, 0);
+  assert_runs_valid (document);
+  candor_document_redo (document);
+  assert_placed (document, illustration, 12);
+  assert_runs_valid (document);
+
+  /* Deleting it with the text around it, then undoing, restores the picture too. */
+  {
+    GtkTextBuffer *buffer = candor_document_get_buffer (document);
+    GtkTextIter start, end;
+
+    gtk_text_buffer_get_iter_at_offset (buffer, &start, 6);
+    gtk_text_buffer_get_iter_at_offset (buffer, &end, 18);
+    gtk_text_buffer_begin_user_action (buffer);
+    gtk_text_buffer_delete_interactive (buffer, &start, &end, TRUE);
+    gtk_text_buffer_end_user_action (buffer);
+    assert_placed (document, NULL, 0);
+    assert_runs_valid (document);
+    candor_document_undo (document);
+    assert_placed (document, illustration, 12);
+    assert_runs_valid (document);
+    candor_document_redo (document);
+    assert_placed (document, NULL, 0);
+  }
+}
+
+static void
+test_save_load (void)
+{
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-illustrations-XXXXXX");
+  g_autofree char *path = g_build_filename (dir, "story.candor", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(CandorDocument) document = candor_document_new ();
+  g_autoptr(CandorDocument) loaded = NULL;
+  g_autoptr(LoomImage) image_a = make_image (11, "a storm at sea");
+  g_autoptr(LoomImage) image_b = make_image (12, "a calm sea");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *loaded_text = NULL;
+  GListModel *history;
+  CandorIllustration *a, *b, *loaded_b;
+  g_autoptr(CandorIllustration) painted = NULL;
+
+  type_at_end (document, "The sea rose.");
+  a = candor_document_add_generated (document, image_a, NULL, FALSE, 0, 1);
+  b = candor_document_add_generated (document, image_b, a, TRUE, 0, 1);
+  candor_document_discard_illustration (document, a);
+  painted = candor_document_add_painted (document, b, loom_image_get_pixels (image_a), 16, 8,
+                                         candor_document_log_strokes (document, b, "brush", 2, 30), 2);
+  place_at (document, 4, b);
+  g_assert_true (candor_document_save (document, file, &error));
+  g_assert_no_error (error);
+
+  loaded = candor_document_load (file, &error);
+  g_assert_no_error (error);
+  text = candor_document_dup_text (document);
+  loaded_text = candor_document_dup_text (loaded);
+  g_assert_cmpstr (loaded_text, ==, text);
+  g_assert_true (loom_authorship_equal (candor_document_get_authorship (loaded),
+                                        candor_document_get_authorship (document)));
+
+  history = candor_document_get_illustrations (loaded);
+  g_assert_cmpuint (g_list_model_get_n_items (history), ==, 3);
+  loaded_b = candor_document_find_illustration (loaded, candor_illustration_get_id (b));
+  g_assert_nonnull (loaded_b);
+  assert_placed (loaded, loaded_b, 4);
+  /* Pixels and record come back exactly. */
+  g_assert_true (g_bytes_equal (loom_image_get_pixels (candor_illustration_get_image (loaded_b)),
+                                loom_image_get_pixels (image_b)));
+  {
+    g_autoptr(JsonNode) want = loom_image_record_to_json (loom_image_get_record (image_b));
+    g_autoptr(JsonNode) got = loom_image_record_to_json (candor_illustration_get_record (loaded_b));
+    g_assert_true (json_node_equal (want, got));
+  }
+  g_assert_cmpstr (candor_illustration_get_parent_id (loaded_b), ==, candor_illustration_get_id (a));
+  g_assert_true (candor_illustration_get_human_pixels (loaded_b));
+  g_assert_cmpint (candor_illustration_get_state (candor_document_find_illustration (loaded, candor_illustration_get_id (a))),
+                   ==, CANDOR_ILLUSTRATION_DISCARDED);
+  g_assert_cmpuint (candor_illustration_get_strokes (candor_document_find_illustration (loaded, candor_illustration_get_id (painted))),
+                    ==, 2);
+
+  /* The loaded picture undoes and redoes as a picture. */
+  {
+    GtkTextBuffer *buffer = candor_document_get_buffer (loaded);
+    GtkTextIter start, end;
+
+    gtk_text_buffer_get_iter_at_offset (buffer, &start, 4);
+    gtk_text_buffer_get_iter_at_offset (buffer, &end, 5);
+    gtk_text_buffer_begin_user_action (buffer);
+    gtk_text_buffer_delete_interactive (buffer, &start, &end, TRUE);
+    gtk_text_buffer_end_user_action (buffer);
+    assert_placed (loaded, NULL, 0);
+    candor_document_undo (loaded);
+    assert_placed (loaded, loaded_b, 4);
+  }
+
+  candor_test_remove_tree (dir);
+}
+
+/* Rewrites the saved file's JSON with @edit and expects the load to fail with a message
+ * containing @expected. */
+static void
+assert_damaged_refused (const char *path,
+                        const char *saved,
+                        void      (*edit) (JsonObject *root),
+                        const char *expected)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CandorDocument) loaded = NULL;
+  g_autofree char *data = NULL;
+
+  g_assert_true (json_parser_load_from_data (parser, saved, -1, NULL));
+  edit (json_node_get_object (json_parser_get_root (parser)));
+  json_generator_set_root (generator, json_parser_get_root (parser));
+  data = json_generator_to_data (generator, NULL);
+  g_assert_true (g_file_set_contents (path, data, -1, NULL));
+
+  loaded = candor_document_load (file, &error);
+  g_assert_null (loaded);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  if (strstr (error->message, expected) == NULL)
+    g_error ("“%s” does not say “%s”", error->message, expected);
+}
+
+static JsonObject *
+first_illustration (JsonObject *root)
+{
+  return json_array_get_object_element (json_object_get_array_member (root, "illustrations"), 0);
+}
+
+static void
+corrupt_png (JsonObject *root)
+{
+  JsonObject *illustration = first_illustration (root);
+  g_autofree char *png = g_strdup (json_object_get_string_member (illustration, "png"));
+
+  /* A flipped byte inside the image data: a CRC mismatch. */
+  png[strlen (png) / 2] = png[strlen (png) / 2] == 'A' ? 'B' : 'A';
+  json_object_set_string_member (illustration, "png", png);
+}
+
+static void
+resize_record (JsonObject *root)
+{
+  json_object_set_int_member (json_object_get_object_member (first_illustration (root), "record"),
+                              "width", 32);
+}
+
+static void
+move_placement (JsonObject *root)
+{
+  JsonObject *placement = json_array_get_object_element (json_object_get_array_member (root, "placements"), 0);
+
+  json_object_set_int_member (placement, "offset", 2);
+}
+
+static void
+unknown_placement (JsonObject *root)
+{
+  JsonObject *placement = json_array_get_object_element (json_object_get_array_member (root, "placements"), 0);
+
+  json_object_set_string_member (placement, "illustration", "no-such-picture");
+}
+
+static void
+duplicate_illustration (JsonObject *root)
+{
+  JsonArray *list = json_object_get_array_member (root, "illustrations");
+
+  json_array_add_element (list, json_node_copy (json_array_get_element (list, 0)));
+}
+
+static void
+bad_state (JsonObject *root)
+{
+  json_object_set_string_member (first_illustration (root), "state", "favourite");
+}
+
+static void
+test_damaged_files (void)
+{
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-illustrations-XXXXXX");
+  g_autofree char *path = g_build_filename (dir, "story.candor", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(CandorDocument) document = candor_document_new ();
+  g_autoptr(LoomImage) image = make_image (3, "a tower");
+  g_autofree char *saved = NULL;
+  CandorIllustration *illustration;
+
+  type_at_end (document, "Tower.");
+  illustration = candor_document_add_generated (document, image, NULL, FALSE, 0, 1);
+  place_at (document, 6, illustration);
+  g_assert_true (candor_document_save (document, file, NULL));
+  g_assert_true (g_file_get_contents (path, &saved, NULL, NULL));
+
+  assert_damaged_refused (path, saved, corrupt_png, "illustration");
+  assert_damaged_refused (path, saved, resize_record, "size");
+  assert_damaged_refused (path, saved, move_placement, "picture placed");
+  assert_damaged_refused (path, saved, unknown_placement, "picture placed");
+  assert_damaged_refused (path, saved, duplicate_illustration, "same id");
+  assert_damaged_refused (path, saved, bad_state, "state");
+
+  candor_test_remove_tree (dir);
+}
+
+static void
+test_export_markdown (void)
+{
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-illustrations-XXXXXX");
+  g_autofree char *path = g_build_filename (dir, "my story.md", NULL);
+  g_autofree char *image_path = g_build_filename (dir, "my story-illustration-1.png", NULL);
+  g_autofree char *sidecar_path = g_build_filename (dir, "my story.provenance.json", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(CandorDocument) document = candor_document_new ();
+  g_autoptr(LoomImage) image = make_image (8, "a [red] kite");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) png = NULL;
+  g_autoptr(GBytes) pixels = NULL;
+  g_autoptr(GHashTable) text_chunks = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *written = NULL;
+  g_autofree char *png_data = NULL;
+  gsize png_size;
+  guint width, height;
+  CandorIllustration *illustration;
+  JsonObject *sidecar, *entry;
+
+  type_at_end (document, "Kites.\n");
+  illustration = candor_document_add_generated (document, image, NULL, FALSE, 0, 1);
+  place_at (document, 7, illustration);
+  type_at_end (document, "\nThe end.");
+  candor_document_set_training_allowed (document, FALSE);
+
+  g_assert_true (candor_document_export (document, file, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (g_file_get_contents (path, &written, NULL, NULL));
+  g_assert_cmpstr (written, ==, "Kites.\n![a  red  kite](my%20story-illustration-1.png)\nThe end.");
+
+  /* The picture beside it: the same pixels, with the story's metadata. */
+  g_assert_true (g_file_get_contents (image_path, &png_data, &png_size, NULL));
+  png = g_bytes_new_take (g_steal_pointer (&png_data), png_size);
+  pixels = loom_image_decode_png (png, &width, &height, &text_chunks, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (pixels, loom_image_get_pixels (image)));
+  g_assert_nonnull (g_hash_table_lookup (text_chunks, "parameters"));
+  g_assert_nonnull (strstr (g_hash_table_lookup (text_chunks, "XML:com.adobe.xmp"),
+                            "DMI-PROHIBITED-AIMLTRAINING"));
+
+  /* The sidecar lists it with its hash and record. */
+  g_assert_true (json_parser_load_from_file (parser, sidecar_path, NULL));
+  sidecar = json_node_get_object (json_parser_get_root (parser));
+  entry = json_array_get_object_element (json_object_get_array_member (sidecar, "illustrations"), 0);
+  g_assert_cmpstr (json_object_get_string_member (entry, "file_name"), ==, "my story-illustration-1.png");
+  {
+    g_autofree char *hash = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, png);
+    g_assert_cmpstr (json_object_get_string_member (entry, "sha256"), ==, hash);
+  }
+  g_assert_cmpstr (json_object_get_string_member (entry, "digital_source_type"), ==, CANDOR_SOURCE_TYPE_AI);
+
+  candor_test_remove_tree (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  candor_test_init (&argc, &argv);
+
+  g_test_add_func ("/app/document/illustrations/history-events", test_history_events);
+  g_test_add_func ("/app/document/illustrations/place-undo-redo", test_place_undo_redo);
+  g_test_add_func ("/app/document/illustrations/save-load", test_save_load);
+  g_test_add_func ("/app/document/illustrations/damaged-files", test_damaged_files);
+  g_test_add_func ("/app/document/illustrations/export-markdown", test_export_markdown);
+
+  return g_test_run ();
+}
