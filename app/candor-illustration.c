@@ -247,6 +247,7 @@ candor_illustration_dup_caption (CandorIllustration *self)
 {
   const LoomImageRecord *record;
   g_autofree char *steps = NULL;
+  g_autofree char *seed = NULL;
   GString *caption;
 
   g_return_val_if_fail (CANDOR_IS_ILLUSTRATION (self), NULL);
@@ -256,7 +257,9 @@ candor_illustration_dup_caption (CandorIllustration *self)
   steps = g_strdup_printf ("%u %s", record->steps,
                            g_dngettext (GETTEXT_PACKAGE, "step", "steps", record->steps));
   caption = g_string_new (NULL);
-  g_string_append_printf (caption, _("Seed %" G_GUINT64_FORMAT), record->seed);
+  /* xgettext cannot read G_GUINT64_FORMAT inside a msgid, so the number goes in as text. */
+  seed = g_strdup_printf ("%" G_GUINT64_FORMAT, record->seed);
+  g_string_append_printf (caption, _("Seed %s"), seed);
   g_string_append_printf (caption, " · %s", steps);
   g_string_append_printf (caption, " · %s · CFG %g", sampler_label (record->sampler),
                           (double) record->cfg_scale);

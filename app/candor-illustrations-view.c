@@ -404,7 +404,12 @@ update_seed_row (CandorIllustrationsView *self)
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->seed_row),
                                  locked ? _("Seed · locked") : _("Seed · random"));
   if (self->has_last_seed)
-    last = g_strdup_printf (_("Last used: %" G_GUINT64_FORMAT), self->last_seed);
+    {
+      /* xgettext cannot read G_GUINT64_FORMAT inside a msgid, so the number goes in as text. */
+      g_autofree char *seed = g_strdup_printf ("%" G_GUINT64_FORMAT, self->last_seed);
+
+      last = g_strdup_printf (_("Last used: %s"), seed);
+    }
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->seed_row), last);
 
   gtk_button_set_icon_name (GTK_BUTTON (self->seed_lock_button),

@@ -203,6 +203,16 @@ loom_provenance_summary_free (LoomProvenanceSummary *summary)
   g_free (summary);
 }
 
+/* One "name": count member. */
+static void
+add_count (JsonBuilder *builder,
+           const char  *name,
+           guint64      count)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, (gint64) MIN (count, G_MAXINT64));
+}
+
 JsonNode *
 loom_provenance_summary_to_json (const LoomProvenanceSummary *summary)
 {
@@ -211,10 +221,8 @@ loom_provenance_summary_to_json (const LoomProvenanceSummary *summary)
   g_return_val_if_fail (summary != NULL, NULL);
 
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "characters");
-  json_builder_add_int_value (builder, summary->total_chars);
-  json_builder_set_member_name (builder, "words");
-  json_builder_add_int_value (builder, summary->total_words);
+  add_count (builder, "characters", summary->total_chars);
+  add_count (builder, "words", summary->total_words);
   json_builder_set_member_name (builder, "origins");
   json_builder_begin_object (builder);
   for (guint o = 0; o < LOOM_N_ORIGINS; o++)
@@ -235,40 +243,26 @@ loom_provenance_summary_to_json (const LoomProvenanceSummary *summary)
 
   json_builder_set_member_name (builder, "suggestions");
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "shown");
-  json_builder_add_int_value (builder, summary->suggestions_shown);
-  json_builder_set_member_name (builder, "accepted");
-  json_builder_add_int_value (builder, summary->accepted);
-  json_builder_set_member_name (builder, "accepted_then_edited");
-  json_builder_add_int_value (builder, summary->accepted_then_edited);
-  json_builder_set_member_name (builder, "rejected");
-  json_builder_add_int_value (builder, summary->rejected);
-  json_builder_set_member_name (builder, "cycled");
-  json_builder_add_int_value (builder, summary->cycled);
-  json_builder_set_member_name (builder, "regenerated");
-  json_builder_add_int_value (builder, summary->regenerated);
+  add_count (builder, "shown", summary->suggestions_shown);
+  add_count (builder, "accepted", summary->accepted);
+  add_count (builder, "accepted_then_edited", summary->accepted_then_edited);
+  add_count (builder, "rejected", summary->rejected);
+  add_count (builder, "cycled", summary->cycled);
+  add_count (builder, "regenerated", summary->regenerated);
   json_builder_end_object (builder);
 
   json_builder_set_member_name (builder, "images");
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "generated");
-  json_builder_add_int_value (builder, summary->image_rounds);
-  json_builder_set_member_name (builder, "selected");
-  json_builder_add_int_value (builder, summary->images_selected);
-  json_builder_set_member_name (builder, "discarded");
-  json_builder_add_int_value (builder, summary->images_discarded);
-  json_builder_set_member_name (builder, "strokes");
-  json_builder_add_int_value (builder, summary->image_strokes);
-  json_builder_set_member_name (builder, "placed");
-  json_builder_add_int_value (builder, summary->images_placed);
-  json_builder_set_member_name (builder, "pictures_in_text");
-  json_builder_add_int_value (builder, summary->pictures);
+  add_count (builder, "generated", summary->image_rounds);
+  add_count (builder, "selected", summary->images_selected);
+  add_count (builder, "discarded", summary->images_discarded);
+  add_count (builder, "strokes", summary->image_strokes);
+  add_count (builder, "placed", summary->images_placed);
+  add_count (builder, "pictures_in_text", summary->pictures);
   json_builder_end_object (builder);
 
-  json_builder_set_member_name (builder, "accepted_characters");
-  json_builder_add_int_value (builder, summary->accepted_chars);
-  json_builder_set_member_name (builder, "retained_characters");
-  json_builder_add_int_value (builder, summary->retained_chars);
+  add_count (builder, "accepted_characters", summary->accepted_chars);
+  add_count (builder, "retained_characters", summary->retained_chars);
   json_builder_set_member_name (builder, "retention");
   json_builder_add_double_value (builder, summary->retention);
   json_builder_end_object (builder);
