@@ -326,20 +326,38 @@ set_model_state (CandorApplication *self,
   g_object_thaw_notify (G_OBJECT (self));
 }
 
-/* A load in flight: the application and which model. */
+/* A load in flight: the application, which model, and the load's cancellable, which
+ * tells it from a newer load of the same model. */
 typedef struct
 {
   CandorApplication *self;
   ModelKind          kind;
+  GCancellable      *cancellable;
 } ModelLoad;
 
 static void
-model_load_free (gpointer data)
+model_load_clear (gpointer data)
 {
   ModelLoad *load = data;
 
   g_object_unref (load->self);
-  g_free (load);
+  g_object_unref (load->cancellable);
+}
+
+/* The progress callback and the completion each hold a reference: the engine may call
+ * either last. */
+static void
+model_load_unref (gpointer data)
+{
+  g_rc_box_release_full (data, model_load_clear);
+}
+
+/* A load superseded by a newer one (or stopped) no longer speaks for the model, even
+ * when it finished before it was cancelled. */
+static gboolean
+model_load_is_current (ModelLoad *load)
+{
+  return load->self->models[load->kind].cancellable == load->cancellable;
 }
 
 static void
@@ -349,6 +367,8 @@ model_progress_cb (guint    done,
 {
   ModelLoad *load = user_data;
 
+  if (!model_load_is_current (load))
+    return;
   load->self->models[load->kind].progress = total > 0 ? (double) done / total : 0.0;
   g_object_notify_by_pspec (G_OBJECT (load->self),
                             properties[model_kinds[load->kind].prop_model + 3]);
@@ -365,13 +385,13 @@ model_load_cb (GObject      *source,
   g_autoptr(GObject) model = model_kinds[load->kind].load_finish (result, &error);
 
   g_application_release (G_APPLICATION (self));
-  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (model_load_is_current (load) && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       if (model == NULL)
         g_message ("%s: %s", model_kinds[load->kind].not_loaded, error->message);
       set_model_state (self, load->kind, model, error != NULL ? error->message : NULL, FALSE);
     }
-  model_load_free (load);
+  model_load_unref (load);
 }
 
 /* Loads the model the setting names onto the open device (again), without blocking;
@@ -407,10 +427,12 @@ load_model (CandorApplication *self,
   slot->cancellable = g_cancellable_new ();
   set_model_state (self, kind, NULL, NULL, TRUE);
   g_application_hold (G_APPLICATION (self));
-  load = g_new0 (ModelLoad, 1);
+  load = g_rc_box_new0 (ModelLoad);
   load->self = g_object_ref (self);
   load->kind = kind;
-  model_kinds[kind].load_async (self->device, path, model_progress_cb, load, NULL,
+  load->cancellable = g_object_ref (slot->cancellable);
+  model_kinds[kind].load_async (self->device, path, model_progress_cb, g_rc_box_acquire (load),
+                                model_load_unref,
                                 slot->cancellable, model_load_cb, load);
 }
 

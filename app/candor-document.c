@@ -27,6 +27,9 @@
 #define PASTE_WINDOW_US (5 * G_USEC_PER_SEC)
 /* Undo steps kept; each holds two copies of the runs. */
 #define UNDO_LIMIT 1000
+/* The history's pictures are held decoded (RGBA8): a document opens with at most this
+ * many pixels in all (2 GiB), some 2000 candidates at 512². */
+#define MAX_DOCUMENT_PIXELS (G_GUINT64_CONSTANT (512) * 1024 * 1024)
 /* U+FFFC OBJECT REPLACEMENT CHARACTER: GtkTextBuffer's character for a picture. */
 #define OBJECT_CHAR "\xEF\xBF\xBC"
 #define OBJECT_UNICHAR LOOM_OBJECT_CHAR
@@ -417,6 +420,24 @@ insert_text_after_cb (GtkTextBuffer  *buffer,
   record_insert (self, gtk_text_iter_get_offset (location) - n_chars, inserted, n_chars, NULL);
 }
 
+/* The illustration of this story that @paintable shows, else NULL: a picture pasted
+ * from another story's window is not in this one's list, and a placement naming it
+ * would make the saved file refuse to open. */
+static CandorIllustration *
+own_illustration (CandorDocument *self,
+                  GdkPaintable   *paintable)
+{
+  CandorIllustration *illustration;
+
+  if (paintable == NULL || (illustration = candor_illustration_from_paintable (paintable)) == NULL)
+    return NULL;
+  if (candor_document_find_illustration (self, candor_illustration_get_id (illustration))
+      != illustration)
+    return NULL;
+
+  return illustration;
+}
+
 /* The object character of a picture: placed by the author, or copied with text inside
  * the view. A paintable that is no illustration of this story is kept as a bare object
  * character (it cannot be saved as a picture). */
@@ -426,7 +447,7 @@ insert_paintable_after_cb (GtkTextBuffer  *buffer,
                            GdkPaintable   *paintable,
                            CandorDocument *self)
 {
-  CandorIllustration *illustration = candor_illustration_from_paintable (paintable);
+  CandorIllustration *illustration = own_illustration (self, paintable);
   const char *pictures[2] = { NULL, NULL };
 
   if (self->replaying > 0)
@@ -438,7 +459,8 @@ insert_paintable_after_cb (GtkTextBuffer  *buffer,
 
 /* The pictures between @start and @end, as Edit.pictures lists them. */
 static char **
-collect_pictures (const GtkTextIter *start,
+collect_pictures (CandorDocument    *self,
+                  const GtkTextIter *start,
                   const GtkTextIter *end)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -448,9 +470,8 @@ collect_pictures (const GtkTextIter *start,
   for (; gtk_text_iter_compare (&iter, &stop) < 0; gtk_text_iter_forward_char (&iter))
     if (gtk_text_iter_get_char (&iter) == OBJECT_UNICHAR)
       {
-        GdkPaintable *paintable = gtk_text_iter_get_paintable (&iter);
-        CandorIllustration *illustration = paintable != NULL
-                                           ? candor_illustration_from_paintable (paintable) : NULL;
+        CandorIllustration *illustration = own_illustration (self,
+                                                             gtk_text_iter_get_paintable (&iter));
 
         g_strv_builder_add (builder, illustration != NULL
                                      ? candor_illustration_get_id (illustration) : "");
@@ -500,7 +521,7 @@ delete_range_cb (GtkTextBuffer  *buffer,
   self->delete_offset = MIN (gtk_text_iter_get_offset (start), gtk_text_iter_get_offset (end));
   g_strfreev (self->delete_pictures);
   self->delete_pictures = strstr (self->delete_text, OBJECT_CHAR) != NULL
-                          ? collect_pictures (start, end) : NULL;
+                          ? collect_pictures (self, start, end) : NULL;
 }
 
 static void
@@ -1088,6 +1109,14 @@ candor_document_end_stream (CandorDocument *self)
   emit_changed (self);
 }
 
+gboolean
+candor_document_is_streaming (CandorDocument *self)
+{
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), FALSE);
+
+  return self->stream_mark != NULL;
+}
+
 void
 candor_document_mark_paste (CandorDocument *self,
                             gboolean        internal)
@@ -1389,6 +1418,7 @@ candor_document_log_strokes (CandorDocument     *self,
                              guint64             covered_pixels)
 {
   JsonObject *fields;
+  const char *id;
 
   g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
   g_return_val_if_fail (base == NULL || CANDOR_IS_ILLUSTRATION (base), NULL);
@@ -1400,9 +1430,10 @@ candor_document_log_strokes (CandorDocument     *self,
   json_object_set_int_member (fields, "strokes", strokes);
   json_object_set_int_member (fields, "covered_pixels", (gint64) MIN (covered_pixels, G_MAXINT64));
   set_optional_string (fields, "base", base != NULL ? candor_illustration_get_id (base) : NULL);
+  id = log_event (self, "image.stroke", fields);
   emit_changed (self);
 
-  return log_event (self, "image.stroke", fields);
+  return id;
 }
 
 CandorIllustration *
@@ -1570,13 +1601,11 @@ candor_document_list_placed (CandorDocument  *self,
   gtk_text_buffer_get_start_iter (self->buffer, &iter);
   do
     {
-      GdkPaintable *paintable;
       CandorIllustration *illustration;
       guint offset;
 
       if (gtk_text_iter_get_char (&iter) != OBJECT_UNICHAR ||
-          (paintable = gtk_text_iter_get_paintable (&iter)) == NULL ||
-          (illustration = candor_illustration_from_paintable (paintable)) == NULL)
+          (illustration = own_illustration (self, gtk_text_iter_get_paintable (&iter))) == NULL)
         continue;
 
       g_ptr_array_add (placed, g_object_ref (illustration));
@@ -1908,6 +1937,8 @@ parse_illustrations (CandorDocument  *self,
   g_autoptr(GHashTable) placed_at = g_hash_table_new (NULL, NULL);
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   JsonArray *array;
+  LoomImage *image;
+  guint64 total_pixels = 0;
   gint64 last_offset = -1;
   guint offset = 0;
 
@@ -1923,6 +1954,11 @@ parse_illustrations (CandorDocument  *self,
           illustration = candor_illustration_new_from_json (json_array_get_element (array, i), error);
           if (illustration == NULL)
             return FALSE;
+          /* Every picture is held decoded: a file may not claim more than the budget. */
+          image = candor_illustration_get_image (illustration);
+          total_pixels += (guint64) loom_image_get_width (image) * loom_image_get_height (image);
+          if (total_pixels > MAX_DOCUMENT_PIXELS)
+            return fail_invalid (error, _("The document’s illustrations are larger than Candor opens"));
           if (candor_document_find_illustration (self, candor_illustration_get_id (illustration)) != NULL)
             return fail_invalid (error, _("Two illustrations in the document have the same id"));
           g_list_store_append (self->illustrations, illustration);
@@ -2315,7 +2351,8 @@ export_pictures (CandorDocument  *self,
         }
 
       caption = g_strdup (candor_illustration_get_record (illustration)->prompt);
-      g_strdelimit (caption, "[]\n\r", ' ');
+      /* Nothing in the alt text may end the link early or escape its bracket. */
+      g_strdelimit (caption, "[]\\\n\r", ' ');
       link = g_uri_escape_string (name, NULL, FALSE);
       if (markdown)
         g_string_append_printf (out, "![%s](%s)", caption, link);

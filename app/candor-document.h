@@ -68,6 +68,9 @@ void            candor_document_begin_stream      (CandorDocument *self,
 void            candor_document_stream_append     (CandorDocument *self,
                                                    const char     *chunk);
 void            candor_document_end_stream        (CandorDocument *self);
+/* Whether a Continue passage is streaming (between begin_stream and end_stream): other
+ * inserts wait for it. */
+gboolean        candor_document_is_streaming      (CandorDocument *self);
 /* Continue knows its passage, so the `suggest` event that records it, only when the
  * generation ends: it begins the stream with a NULL id and names the suggestion here,
  * right before end_stream (the runs' source and the `accept` event then refer to it). */

@@ -7,12 +7,17 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "candor-illustration.h"
 
-/* A document file is untrusted: no picture in it may claim more than this. */
+/* A document file is untrusted: no picture in it may claim more than this, in bytes
+ * of PNG or in pixels (2048², above what Stable Diffusion 1.x/2.x generate), and the
+ * size is checked against the record before anything is decoded. */
 #define MAX_PNG_BYTES (256 * 1024 * 1024)
+#define MAX_PIXELS    (2048 * 2048)
 
 struct _CandorIllustration
 {
@@ -47,6 +52,10 @@ candor_illustration_finalize (GObject *object)
   g_free (self->id);
   g_clear_object (&self->image);
   g_free (self->parent_id);
+  /* A text buffer (another document's, the clipboard's) may keep the texture: it must
+   * not lead back to a freed illustration. */
+  if (self->texture != NULL)
+    g_object_set_data (G_OBJECT (self->texture), "candor-illustration", NULL);
   g_clear_object (&self->texture);
   g_free (self->png_base64);
 
@@ -374,6 +383,12 @@ member_string (JsonObject *object,
   return json_node_get_string (node);
 }
 
+static guint32
+read_be32 (const guchar *bytes)
+{
+  return (guint32) bytes[0] << 24 | (guint32) bytes[1] << 16 | (guint32) bytes[2] << 8 | bytes[3];
+}
+
 CandorIllustration *
 candor_illustration_new_from_json (JsonNode  *node,
                                    GError   **error)
@@ -421,15 +436,25 @@ candor_illustration_new_from_json (JsonNode  *node,
       (strokes = json_node_get_int (member)) < 0 || strokes > G_MAXUINT)
     return fail (error, _("its stroke count is invalid"));
 
-  if (!loom_image_record_from_json (json_object_get_member (object, "record"), &record,
-                                    &local_error))
+  /* loom_image_record_from_json() takes a node, so a missing one is caught here. */
+  member = json_object_get_member (object, "record");
+  if (member == NULL)
+    return fail (error, _("it has no generation record"));
+  if (!loom_image_record_from_json (member, &record, &local_error))
     return fail (error, local_error->message);
 
   base64 = member_string (object, "png");
   if (base64 == NULL || strlen (base64) / 4 * 3 > MAX_PNG_BYTES)
     return fail (error, _("its picture is missing or too large"));
+  if ((guint64) record.width * record.height > MAX_PIXELS)
+    return fail (error, _("its picture is too large"));
   data = g_base64_decode (base64, &size);
   png = g_bytes_new_take (data, size);
+  /* The PNG's own size (IHDR, the first chunk) must be the record's before decoding. */
+  if (size < 24 || memcmp (data + 12, "IHDR", 4) != 0 ||
+      read_be32 (data + 16) != record.width ||
+      read_be32 (data + 20) != record.height)
+    return fail (error, _("its picture’s size differs from its record"));
   pixels = loom_image_decode_png (png, &width, &height, NULL, &local_error);
   if (pixels == NULL)
     return fail (error, local_error->message);

@@ -23,6 +23,7 @@
 #include "candor-document.h"
 #include "candor-illustration.h"
 #include "candor-illustrations-view.h"
+#include "candor-model-banner.h"
 #include "candor-story-view.h"
 
 #define MAX_BATCH        8
@@ -64,14 +65,7 @@ struct _CandorIllustrationsView
   guint               tokens_id;          /* coalesced token counts */
   GtkFileChooserNative *export_dialog;
 
-  GtkRevealer        *banner_revealer;
-  GtkWidget          *banner;
-  GtkStack           *banner_icon_stack;
-  GtkSpinner         *banner_spinner;
-  GtkLabel           *banner_title;
-  GtkLabel           *banner_detail;
-  GtkProgressBar     *banner_progress;
-  GtkButton          *banner_button;
+  CandorModelBanner  *banner;
   GtkTextView        *prompt_view;
   GtkLabel           *prompt_tokens;
   GtkTextView        *negative_view;
@@ -310,35 +304,21 @@ update_banner (CandorIllustrationsView *self)
       progress = candor_application_get_image_model_progress (self->application);
     }
 
-  gtk_widget_remove_css_class (self->banner, "error");
-  gtk_widget_set_visible (GTK_WIDGET (self->banner_progress), busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->banner_button), !busy);
-  gtk_spinner_set_spinning (self->banner_spinner, busy);
-
   if (busy)
-    {
-      gtk_stack_set_visible_child_name (self->banner_icon_stack, "busy");
-      gtk_label_set_label (self->banner_title, _("Loading the image model…"));
-      gtk_label_set_label (self->banner_detail, _("Generating starts when it is ready."));
-      gtk_progress_bar_set_fraction (self->banner_progress, progress);
-    }
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_BUSY,
+                              _("Loading the image model…"),
+                              _("Generating starts when it is ready."), progress);
   else if (error != NULL)
-    {
-      gtk_stack_set_visible_child_name (self->banner_icon_stack, "error");
-      gtk_widget_add_css_class (self->banner, "error");
-      gtk_label_set_label (self->banner_title, _("The image model could not be loaded"));
-      gtk_label_set_label (self->banner_detail, error);
-    }
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_ERROR,
+                              _("The image model could not be loaded"), error, 0.0);
   else if (model == NULL)
-    {
-      gtk_stack_set_visible_child_name (self->banner_icon_stack, "info");
-      gtk_label_set_label (self->banner_title, _("Choose a Stable Diffusion model"));
-      gtk_label_set_label (self->banner_detail,
-                           _("Pictures are generated on this computer by a Stable Diffusion "
-                             "1.x, 2.x or SD-Turbo model: a .safetensors checkpoint or a "
-                             "diffusers folder. You can sketch without one."));
-    }
-  gtk_revealer_set_reveal_child (self->banner_revealer, busy || error != NULL || model == NULL);
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_INFO,
+                              _("Choose a Stable Diffusion model"),
+                              _("Pictures are generated on this computer by a Stable Diffusion "
+                                "1.x, 2.x or SD-Turbo model: a .safetensors checkpoint or a "
+                                "diffusers folder. You can sketch without one."), 0.0);
+  else
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_HIDDEN, NULL, NULL, 0.0);
 }
 
 /* Token counters. */
@@ -750,7 +730,15 @@ stroke_finished_cb (CandorCanvas            *canvas,
                     CandorIllustrationsView *self)
 {
   if (tool >= 0 && tool < N_TOOLS)
-    self->covered[tool] += covered;
+    {
+      guint count = candor_canvas_get_stroke_count (canvas, tool);
+
+      /* Strokes undone since the last log left the count below what was logged: this
+       * stroke and any after it are new all the same. */
+      if (count > 0 && self->logged[tool] > count - 1)
+        self->logged[tool] = count - 1;
+      self->covered[tool] += covered;
+    }
   update_actions (self);
 }
 
@@ -789,7 +777,7 @@ log_strokes (CandorIllustrationsView *self,
 static CandorIllustration *
 ensure_painted (CandorIllustrationsView *self)
 {
-  CandorIllustration *painted;
+  g_autoptr(CandorIllustration) painted = NULL;  /* add_painted returns a reference */
   g_autoptr(GBytes) pixels = NULL;
   guint strokes;
 
@@ -810,9 +798,11 @@ ensure_painted (CandorIllustrationsView *self)
                                          candor_canvas_get_image_width (self->canvas),
                                          candor_canvas_get_image_height (self->canvas),
                                          self->brush_event_id, strokes);
-  if (painted != NULL)
-    show_illustration (self, painted);
-  return painted;
+  if (painted == NULL)
+    return NULL;
+  show_illustration (self, painted);
+  /* The document's list and self->selected keep it. */
+  return self->selected;
 }
 
 /* Generation. */
@@ -1154,6 +1144,12 @@ place_action (GtkWidget  *widget,
 
   if (self->selected == NULL || self->document == NULL || self->job != NULL)
     return;
+  /* Continue writes at its own mark until it ends; a picture waits for it. */
+  if (candor_document_is_streaming (self->document))
+    {
+      show_toast (self, _("The story is still being continued; place the picture when it ends"));
+      return;
+    }
   illustration = ensure_painted (self);
   if (illustration == NULL)
     return;
@@ -1838,16 +1834,10 @@ candor_illustrations_view_class_init (CandorIllustrationsViewClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (CANDOR_TYPE_CANVAS);
+  g_type_ensure (CANDOR_TYPE_MODEL_BANNER);
   gtk_widget_class_set_template_from_resource (
     widget_class, "/io/github/candorapp/Candor/ui/candor-illustrations-view.ui");
-  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner_revealer);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner);
-  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner_icon_stack);
-  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner_spinner);
-  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner_title);
-  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner_detail);
-  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner_progress);
-  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, banner_button);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, prompt_view);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, prompt_tokens);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, negative_view);
@@ -1952,8 +1942,8 @@ candor_illustrations_view_init (CandorIllustrationsView *self)
   g_signal_connect (factory, "unbind", G_CALLBACK (history_unbind_cb), self);
   gtk_grid_view_set_factory (self->history_view, factory);
   g_object_unref (factory);
-  gtk_grid_view_set_model (self->history_view,
-                           GTK_SELECTION_MODEL (g_object_ref (self->history_selection)));
+  /* set_model takes its own reference (unlike gtk_grid_view_new). */
+  gtk_grid_view_set_model (self->history_view, GTK_SELECTION_MODEL (self->history_selection));
   g_signal_connect_swapped (self->history_view, "activate", G_CALLBACK (history_activate_cb),
                             self);
 

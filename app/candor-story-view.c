@@ -17,6 +17,7 @@
 #include <glib/gi18n.h>
 
 #include "candor-application.h"
+#include "candor-model-banner.h"
 #include "candor-story-text.h"
 #include "candor-story-view.h"
 
@@ -32,14 +33,7 @@ struct _CandorStoryView
   gboolean                    tags_applied;
   guint                       refresh_id;   /* coalesced colours and summary */
 
-  GtkRevealer                *banner_revealer;
-  GtkWidget                  *banner;
-  GtkStack                   *banner_icon_stack;
-  GtkSpinner                 *banner_spinner;
-  GtkLabel                   *banner_title;
-  GtkLabel                   *banner_detail;
-  GtkProgressBar             *banner_progress;
-  GtkButton                  *banner_button;
+  CandorModelBanner          *banner;
   GtkScrolledWindow          *scroller;
   CandorStoryText            *text_view;
   GtkLabel                   *summary_label;
@@ -115,43 +109,23 @@ update_banner (CandorStoryView *self)
   if (self->controller != NULL)
     failure = candor_suggestion_controller_get_error (self->controller);
 
-  gtk_widget_remove_css_class (self->banner, "error");
-  gtk_widget_set_visible (GTK_WIDGET (self->banner_progress), busy);
-  gtk_widget_set_visible (GTK_WIDGET (self->banner_button), !busy);
-  gtk_spinner_set_spinning (self->banner_spinner, busy);
-
   if (busy)
-    {
-      gtk_stack_set_visible_child_name (self->banner_icon_stack, "busy");
-      gtk_label_set_label (self->banner_title, _("Loading the text model…"));
-      gtk_label_set_label (self->banner_detail, _("Suggestions start when it is ready."));
-      gtk_progress_bar_set_fraction (self->banner_progress, progress);
-    }
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_BUSY,
+                              _("Loading the text model…"),
+                              _("Suggestions start when it is ready."), progress);
   else if (error != NULL)
-    {
-      gtk_stack_set_visible_child_name (self->banner_icon_stack, "error");
-      gtk_widget_add_css_class (self->banner, "error");
-      gtk_label_set_label (self->banner_title, _("The text model could not be loaded"));
-      gtk_label_set_label (self->banner_detail, error);
-    }
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_ERROR,
+                              _("The text model could not be loaded"), error, 0.0);
   else if (model == NULL)
-    {
-      gtk_stack_set_visible_child_name (self->banner_icon_stack, "info");
-      gtk_label_set_label (self->banner_title, _("No text model"));
-      gtk_label_set_label (self->banner_detail,
-                           _("Suggestions need a language model in GGUF format, such as a "
-                             "Llama, Mistral or SmolLM file. Choose one with Open Model…; "
-                             "you can write without one."));
-    }
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_INFO, _("No text model"),
+                              _("Suggestions need a language model in GGUF format, such as a "
+                                "Llama, Mistral or SmolLM file. Choose one with Open Model…; "
+                                "you can write without one."), 0.0);
   else if (failure != NULL)
-    {
-      gtk_stack_set_visible_child_name (self->banner_icon_stack, "error");
-      gtk_widget_add_css_class (self->banner, "error");
-      gtk_label_set_label (self->banner_title, _("The model could not write a suggestion"));
-      gtk_label_set_label (self->banner_detail, failure);
-    }
-  gtk_revealer_set_reveal_child (self->banner_revealer,
-                                 busy || error != NULL || model == NULL || failure != NULL);
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_ERROR,
+                              _("The model could not write a suggestion"), failure, 0.0);
+  else
+    candor_model_banner_show (self->banner, CANDOR_MODEL_BANNER_HIDDEN, NULL, NULL, 0.0);
 }
 
 static void
@@ -587,17 +561,11 @@ candor_story_view_class_init (CandorStoryViewClass *klass)
 
   object_class->dispose = candor_story_view_dispose;
 
+  g_type_ensure (CANDOR_TYPE_MODEL_BANNER);
   g_type_ensure (CANDOR_TYPE_STORY_TEXT);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/candorapp/Candor/ui/candor-story-view.ui");
-  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner_revealer);
   gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner);
-  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner_icon_stack);
-  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner_spinner);
-  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner_title);
-  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner_detail);
-  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner_progress);
-  gtk_widget_class_bind_template_child (widget_class, CandorStoryView, banner_button);
   gtk_widget_class_bind_template_child (widget_class, CandorStoryView, scroller);
   gtk_widget_class_bind_template_child (widget_class, CandorStoryView, text_view);
   gtk_widget_class_bind_template_child (widget_class, CandorStoryView, summary_label);

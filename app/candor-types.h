@@ -14,6 +14,7 @@ typedef struct _CandorDeviceStatus      CandorDeviceStatus;
 typedef struct _CandorDocument          CandorDocument;
 typedef struct _CandorIllustration      CandorIllustration;
 typedef struct _CandorIllustrationsView CandorIllustrationsView;
+typedef struct _CandorModelBanner       CandorModelBanner;
 typedef struct _CandorPreferencesWindow CandorPreferencesWindow;
 typedef struct _CandorStoryText         CandorStoryText;
 typedef struct _CandorStoryView         CandorStoryView;

@@ -380,4 +380,8 @@ T = {
     'its stroke count is invalid': '笔画数无效',
     'its picture is missing or too large': '图片缺失或过大',
     'its picture’s size differs from its record': '图片尺寸与其记录不符',
+    'its picture is too large': '图片过大',
+    'it has no generation record': '没有生成记录',
+    'The document’s illustrations are larger than Candor opens': '文档中的插图超出了 Candor 能打开的大小',
+    'The story is still being continued; place the picture when it ends': '故事仍在续写中；请在续写结束后再放置图片',
 }

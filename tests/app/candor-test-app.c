@@ -82,23 +82,74 @@ candor_test_wait_mapped (GtkWidget *widget)
     }
 }
 
+typedef gboolean (*WidgetMatch) (GtkWidget     *widget,
+                                 gconstpointer  data);
+
+/* The first widget in @root's tree, @root included and depth first, that @match accepts. */
+static GtkWidget *
+find_first (GtkWidget     *root,
+            WidgetMatch    match,
+            gconstpointer  data)
+{
+  if (match (root, data))
+    return root;
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_first (child, match, data);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
+/* Returns: (transfer none) (nullable): the first widget of @type in @root's tree, @root
+ * included. */
+GtkWidget *
+candor_test_find_widget (GtkWidget *root,
+                         GType      type)
+{
+  return find_first (root, is_of_type, GSIZE_TO_POINTER (type));
+}
+
+static gboolean
+is_label (GtkWidget     *widget,
+          gconstpointer  text)
+{
+  return GTK_IS_LABEL (widget) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (widget)), text) == 0;
+}
+
+/* Returns: (transfer none) (nullable): the first GtkLabel in @root's tree that shows
+ * @text, as the author would find it. */
+GtkLabel *
+candor_test_find_label (GtkWidget  *root,
+                        const char *text)
+{
+  return GTK_LABEL (find_first (root, is_label, text));
+}
+
+static gboolean
+is_row (GtkWidget     *widget,
+        gconstpointer  title)
+{
+  return ADW_IS_PREFERENCES_ROW (widget)
+         && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
 /* Returns: (transfer none) (nullable): the first AdwPreferencesRow below @root whose
  * title is @title. */
 GtkWidget *
 candor_test_find_row (GtkWidget  *root,
                       const char *title)
 {
-  if (ADW_IS_PREFERENCES_ROW (root)
-      && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (root)), title) == 0)
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = candor_test_find_row (child, title);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
+  return find_first (root, is_row, title);
 }
 
 /* Renders @widget as it is on screen, with the renderer of its window (GL or Cairo,

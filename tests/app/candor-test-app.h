@@ -13,6 +13,10 @@ void               candor_test_wait_until       (gboolean  (*condition) (gpointe
                                                  gpointer    data,
                                                  guint       timeout_ms);
 void               candor_test_wait_mapped      (GtkWidget  *widget);
+GtkWidget         *candor_test_find_widget      (GtkWidget  *root,
+                                                 GType       type);
+GtkLabel          *candor_test_find_label       (GtkWidget  *root,
+                                                 const char *text);
 GtkWidget         *candor_test_find_row         (GtkWidget  *root,
                                                  const char *title);
 GdkTexture        *candor_test_render           (GtkWidget  *widget);

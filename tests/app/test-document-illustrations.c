@@ -383,6 +383,16 @@ corrupt_png (JsonObject *root)
   json_object_set_string_member (illustration, "png", png);
 }
 
+/* A record (and so a picture) claiming 4096×4096: refused before anything is decoded. */
+static void
+huge_record (JsonObject *root)
+{
+  JsonObject *record = json_object_get_object_member (first_illustration (root), "record");
+
+  json_object_set_int_member (record, "width", 4096);
+  json_object_set_int_member (record, "height", 4096);
+}
+
 static void
 resize_record (JsonObject *root)
 {
@@ -421,6 +431,12 @@ bad_state (JsonObject *root)
 }
 
 static void
+no_record (JsonObject *root)
+{
+  json_object_remove_member (first_illustration (root), "record");
+}
+
+static void
 test_damaged_files (void)
 {
   g_autofree char *dir = candor_test_make_temp_dir ("candor-test-illustrations-XXXXXX");
@@ -439,10 +455,12 @@ test_damaged_files (void)
 
   assert_damaged_refused (path, saved, corrupt_png, "illustration");
   assert_damaged_refused (path, saved, resize_record, "size");
+  assert_damaged_refused (path, saved, huge_record, "too large");
   assert_damaged_refused (path, saved, move_placement, "picture placed");
   assert_damaged_refused (path, saved, unknown_placement, "picture placed");
   assert_damaged_refused (path, saved, duplicate_illustration, "same id");
   assert_damaged_refused (path, saved, bad_state, "state");
+  assert_damaged_refused (path, saved, no_record, "generation record");
 
   candor_test_remove_tree (dir);
 }
@@ -505,6 +523,54 @@ test_export_markdown (void)
   candor_test_remove_tree (dir);
 }
 
+/* A picture copied from another story (its own window) and pasted into this one is not
+ * this story's illustration: it is saved as a bare object character, so the file opens
+ * again; and once the other story is gone, its texture no longer leads to it. */
+static void
+test_foreign_picture (void)
+{
+  g_autofree char *dir = candor_test_make_temp_dir ("candor-test-illustrations-XXXXXX");
+  g_autofree char *path = g_build_filename (dir, "story.candor", NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(CandorDocument) other = candor_document_new ();
+  g_autoptr(CandorDocument) document = candor_document_new ();
+  g_autoptr(CandorDocument) loaded = NULL;
+  g_autoptr(LoomImage) image = make_image (5, "a harbour");
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *loaded_text = NULL;
+  GtkTextBuffer *buffer = candor_document_get_buffer (document);
+  CandorIllustration *illustration;
+  GtkTextIter iter;
+
+  illustration = candor_document_add_generated (other, image, NULL, FALSE, 0, 1);
+  texture = g_object_ref (candor_illustration_get_texture (illustration));
+  type_at_end (document, "Quay.");
+
+  gtk_text_buffer_get_end_iter (buffer, &iter);
+  gtk_text_buffer_insert_paintable (buffer, &iter, GDK_PAINTABLE (texture));
+  assert_placed (document, NULL, 0);
+  assert_runs_valid (document);
+  g_assert_true (candor_document_save (document, file, &error));
+  g_assert_no_error (error);
+  loaded = candor_document_load (file, &error);
+  g_assert_no_error (error);
+  text = candor_document_dup_text (document);
+  loaded_text = candor_document_dup_text (loaded);
+  g_assert_cmpstr (loaded_text, ==, text);
+  g_assert_cmpstr (loaded_text, ==, "Quay." OBJECT_CHAR);
+
+  g_clear_object (&other);
+  g_assert_null (candor_illustration_from_paintable (GDK_PAINTABLE (texture)));
+  gtk_text_buffer_get_end_iter (buffer, &iter);
+  gtk_text_buffer_insert_paintable (buffer, &iter, GDK_PAINTABLE (texture));
+  assert_placed (document, NULL, 0);
+  assert_runs_valid (document);
+
+  candor_test_remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -516,6 +582,7 @@ main (int   argc,
   g_test_add_func ("/app/document/illustrations/save-load", test_save_load);
   g_test_add_func ("/app/document/illustrations/damaged-files", test_damaged_files);
   g_test_add_func ("/app/document/illustrations/export-markdown", test_export_markdown);
+  g_test_add_func ("/app/document/illustrations/foreign-picture", test_foreign_picture);
 
   return g_test_run ();
 }

@@ -165,22 +165,6 @@ typedef struct
   CandorDocument          *document;
 } Fixture;
 
-static GtkWidget *
-find_widget (GtkWidget *root,
-             GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_widget (child, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static void
 fixture_open (Fixture *f)
 {
@@ -190,8 +174,8 @@ fixture_open (Fixture *f)
   candor_window_show_view (f->window, "illustrations");
   candor_test_wait_mapped (GTK_WIDGET (f->window));
   g_assert_cmpstr (candor_window_get_visible_view (f->window), ==, "illustrations");
-  f->view = CANDOR_ILLUSTRATIONS_VIEW (find_widget (GTK_WIDGET (f->window),
-                                                    CANDOR_TYPE_ILLUSTRATIONS_VIEW));
+  f->view = CANDOR_ILLUSTRATIONS_VIEW (candor_test_find_widget (GTK_WIDGET (f->window),
+                                                                CANDOR_TYPE_ILLUSTRATIONS_VIEW));
   g_assert_nonnull (f->view);
   candor_test_wait_mapped (GTK_WIDGET (f->view));
   f->canvas = candor_illustrations_view_get_canvas (f->view);
@@ -1329,10 +1313,21 @@ test_export_png (void)
   g_assert_cmpstr (candor_illustration_get_parent_id (last_illustration (&f)), ==,
                    candor_illustration_get_id (base));
 
-  g_unlink (plain);
-  g_unlink (painted);
-  g_rmdir (dir);
-  fixture_close (&f);
+  /* The pictures go with the story and the window: nothing else keeps them (the history's
+   * selection model, the painted one made for the export). */
+  {
+    gpointer weak_base = base;
+    gpointer weak_painted = last_illustration (&f);
+
+    g_object_add_weak_pointer (G_OBJECT (weak_base), &weak_base);
+    g_object_add_weak_pointer (G_OBJECT (weak_painted), &weak_painted);
+    g_unlink (plain);
+    g_unlink (painted);
+    g_rmdir (dir);
+    fixture_close (&f);
+    g_assert_null (weak_base);
+    g_assert_null (weak_painted);
+  }
 }
 
 /* 9. */

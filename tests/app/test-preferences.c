@@ -169,21 +169,6 @@ test_device_check (void)
   candor_test_wait_until (is_null, &prefs, 60000);
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *root,
-                 GType      type)
-{
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = G_TYPE_CHECK_INSTANCE_TYPE (child, type) ? child
-                                                                  : find_descendant (child, type);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* The Writing page edits the suggestion settings. */
 static void
 test_writing (void)
@@ -206,7 +191,7 @@ test_writing (void)
   g_settings_reset (settings, "suggestion-mode");
   g_assert_cmpuint (adw_combo_row_get_selected (mode), ==, 0);
 
-  spin = GTK_SPIN_BUTTON (find_descendant (pause, GTK_TYPE_SPIN_BUTTON));
+  spin = GTK_SPIN_BUTTON (candor_test_find_widget (pause, GTK_TYPE_SPIN_BUTTON));
   g_assert_cmpfloat (gtk_spin_button_get_value (spin), ==, 600);
   gtk_spin_button_set_value (spin, 900);
   g_assert_cmpuint (g_settings_get_uint (settings, "suggestion-pause"), ==, 900);
@@ -216,7 +201,7 @@ test_writing (void)
   g_assert_cmpstr (adw_action_row_get_subtitle (model), ==, "/models/story.gguf");
   g_settings_reset (settings, "text-model-path");
 
-  toggle = GTK_SWITCH (find_descendant (color, GTK_TYPE_SWITCH));
+  toggle = GTK_SWITCH (candor_test_find_widget (color, GTK_TYPE_SWITCH));
   gtk_switch_set_active (toggle, TRUE);
   g_assert_true (g_settings_get_boolean (settings, "color-by-origin"));
   g_settings_reset (settings, "color-by-origin");
