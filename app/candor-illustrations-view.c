@@ -20,6 +20,7 @@
 
 #include "candor-application.h"
 #include "candor-canvas.h"
+#include "candor-device-status.h"
 #include "candor-document.h"
 #include "candor-illustration.h"
 #include "candor-illustrations-view.h"
@@ -88,6 +89,7 @@ struct _CandorIllustrationsView
   GtkAdjustment      *opacity_adjustment;
   CandorCanvas       *canvas;
   GtkWidget          *progress_box;
+  GtkWidget          *empty_canvas;
   GtkLabel           *progress_label;
   GtkProgressBar     *progress_bar;
   GtkStack           *history_stack;
@@ -263,6 +265,8 @@ update_actions (CandorIllustrationsView *self)
   gboolean has_selected = self->selected != NULL && self->document != NULL;
   gboolean picture = canvas_has_picture (self);
 
+  /* An empty canvas says what to do, and on which device pictures would be made. */
+  gtk_widget_set_visible (self->empty_canvas, !picture && !busy);
   gtk_widget_action_set_enabled (widget, "illustrations.generate", can_generate);
   gtk_widget_action_set_enabled (widget, "illustrations.cancel", busy);
   gtk_widget_action_set_enabled (widget, "illustrations.refine", can_generate && picture);
@@ -1834,6 +1838,7 @@ candor_illustrations_view_class_init (CandorIllustrationsViewClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (CANDOR_TYPE_CANVAS);
+  g_type_ensure (CANDOR_TYPE_DEVICE_STATUS);
   g_type_ensure (CANDOR_TYPE_MODEL_BANNER);
   gtk_widget_class_set_template_from_resource (
     widget_class, "/io/github/candorapp/Candor/ui/candor-illustrations-view.ui");
@@ -1860,6 +1865,7 @@ candor_illustrations_view_class_init (CandorIllustrationsViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, opacity_adjustment);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, canvas);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, progress_box);
+  gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, empty_canvas);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, progress_label);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, CandorIllustrationsView, history_stack);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "candor-application.h"
-#include "candor-device-status.h"
 #include "candor-document.h"
 #include "candor-illustrations-view.h"
 #include "candor-story-view.h"
@@ -772,7 +771,6 @@ candor_window_class_init (CandorWindowClass *klass)
   object_class->dispose = candor_window_dispose;
   window_class->close_request = candor_window_close_request;
 
-  g_type_ensure (CANDOR_TYPE_DEVICE_STATUS);
   g_type_ensure (CANDOR_TYPE_STORY_VIEW);
   g_type_ensure (CANDOR_TYPE_ILLUSTRATIONS_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class,

@@ -384,4 +384,5 @@ T = {
     'it has no generation record': '没有生成记录',
     'The document’s illustrations are larger than Candor opens': '文档中的插图超出了 Candor 能打开的大小',
     'The story is still being continued; place the picture when it ends': '故事仍在续写中；请在续写结束后再放置图片',
+    'Generate a picture from the prompt, or start a sketch with New Sketch': '根据提示词生成图片，或用“新建草图”开始画草图',
 }
