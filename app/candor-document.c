@@ -1371,6 +1371,7 @@ static void
 add_illustration (CandorDocument     *self,
                   CandorIllustration *illustration)
 {
+  candor_illustration_prepare_async (illustration);
   g_list_store_append (self->illustrations, illustration);
   emit_changed (self);
 }

@@ -311,6 +311,75 @@ state_from_string (const char              *text,
   return FALSE;
 }
 
+/* The PNG inside the document says how it was made, as an exported one would; the
+ * training preference belongs to the document and is stated on export. Runs on any
+ * thread: it only reads the (immutable) image. */
+static char *
+encode_png_base64 (LoomImage  *image,
+                   gboolean    human_pixels,
+                   GError    **error)
+{
+  g_autoptr(GBytes) png = NULL;
+  LoomImageMetadata metadata;
+  const guint8 *data;
+  gsize size;
+
+  loom_image_metadata_init (&metadata);
+  metadata.creator_tool = "Candor " PACKAGE_VERSION;
+  metadata.source_type = human_pixels ? CANDOR_SOURCE_TYPE_COMPOSITE : CANDOR_SOURCE_TYPE_AI;
+  png = loom_image_encode_png (image, &metadata, error);
+  if (png == NULL)
+    return NULL;
+  data = g_bytes_get_data (png, &size);
+
+  return g_base64_encode (data, size);
+}
+
+static void
+encode_thread (GTask        *task,
+               gpointer      source,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  CandorIllustration *self = source;
+  GError *error = NULL;
+  char *base64 = encode_png_base64 (self->image, self->human_pixels, &error);
+
+  if (base64 != NULL)
+    g_task_return_pointer (task, base64, g_free);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+encode_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  CandorIllustration *self = CANDOR_ILLUSTRATION (source);
+  char *base64 = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  /* A save that could not wait encoded it already; on failure, a save tries again. */
+  if (self->png_base64 == NULL)
+    self->png_base64 = base64;
+  else
+    g_free (base64);
+}
+
+void
+candor_illustration_prepare_async (CandorIllustration *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CANDOR_IS_ILLUSTRATION (self));
+
+  if (self->png_base64 != NULL)
+    return;
+  task = g_task_new (self, NULL, encode_done_cb, NULL);
+  g_task_set_source_tag (task, candor_illustration_prepare_async);
+  g_task_run_in_thread (task, encode_thread);
+}
+
 JsonNode *
 candor_illustration_to_json (CandorIllustration  *self,
                              GError             **error)
@@ -321,21 +390,9 @@ candor_illustration_to_json (CandorIllustration  *self,
 
   if (self->png_base64 == NULL)
     {
-      g_autoptr(GBytes) png = NULL;
-      LoomImageMetadata metadata;
-      const guint8 *data;
-      gsize size;
-
-      /* The PNG inside the document says how it was made, as an exported one would; the
-       * training preference belongs to the document and is stated on export. */
-      loom_image_metadata_init (&metadata);
-      metadata.creator_tool = "Candor " PACKAGE_VERSION;
-      metadata.source_type = candor_illustration_get_source_type (self);
-      png = loom_image_encode_png (self->image, &metadata, error);
-      if (png == NULL)
+      self->png_base64 = encode_png_base64 (self->image, self->human_pixels, error);
+      if (self->png_base64 == NULL)
         return NULL;
-      data = g_bytes_get_data (png, &size);
-      self->png_base64 = g_base64_encode (data, size);
     }
 
   json_builder_begin_object (builder);
