@@ -6,15 +6,14 @@
  *
  * The model is written by this test with `candor-cli make-image-model` ($CANDOR_CLI): the
  * small SD 2.x architecture as a diffusers folder, which brings its own tokenizer (from
- * CLIP's merges in the test data, else a stand-in of the same form). The folder's
- * scheduler config then makes it a v-prediction model, as the engine's own tests do: a
- * random network is no denoiser, and only with v prediction does a txt2img run stay where
- * a VAE decodes into pixels that are not all saturated.
+ * CLIP's merges in the test data, else a stand-in of the same form), and a v-prediction
+ * model, as the engine's own tests use: a random network is no denoiser, and only with v
+ * prediction does a txt2img run stay where a VAE decodes into pixels that are not all
+ * saturated.
  */
 #include "config.h"
 
 #include <glib/gstdio.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,89 +29,36 @@
 
 static char *model_dir;
 
-/* CLIP's merges: the real ones from the test data when present, else every pair of
- * characters that byte-level BPE maps to themselves, then the same with an end of word,
- * up to CLIP's 48894 merges (as tests/engine/test-image-model.c makes them). */
-static gboolean
-self_mapped (guint c)
-{
-  return (c >= 33 && c <= 126) || (c >= 161 && c <= 172) || (c >= 174 && c <= 255);
-}
-
-static char *
-find_or_write_merges (void)
-{
-  const char *testdata = g_getenv ("CANDOR_TESTDATA");
-  g_autofree char *real = g_build_filename (testdata != NULL ? testdata : "", "clip-bpe",
-                                            "bpe_simple_vocab_16e6.txt.gz", NULL);
-  g_autoptr(GString) merges = g_string_new ("#version: 0.2\n");
-  guint n = 0;
-  char *own;
-
-  if (testdata != NULL && g_file_test (real, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&real);
-  for (guint end = 0; end < 2 && n < 48894; end++)
-    for (guint a = 0; a < 256 && n < 48894; a++)
-      for (guint b = 0; b < 256 && n < 48894; b++)
-        if (self_mapped (a) && self_mapped (b))
-          {
-            g_string_append_unichar (merges, a);
-            g_string_append_c (merges, ' ');
-            g_string_append_unichar (merges, b);
-            g_string_append (merges, end ? "</w>\n" : "\n");
-            n++;
-          }
-  own = g_build_filename (model_dir, "merges.txt", NULL);
-  g_assert_true (g_file_set_contents (own, merges->str, (gssize) merges->len, NULL));
-  return own;
-}
-
-/* The scheduler config says how the UNet's output is read; v prediction here. */
-static void
-make_v_prediction (const char *folder)
-{
-  g_autofree char *path = g_build_filename (folder, "scheduler", "scheduler_config.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(GError) error = NULL;
-  JsonObject *config;
-
-  g_assert_true (json_parser_load_from_file (parser, path, &error));
-  g_assert_no_error (error);
-  config = json_node_get_object (json_parser_get_root (parser));
-  g_assert_cmpstr (json_object_get_string_member (config, "prediction_type"), ==, "epsilon");
-  json_object_set_string_member (config, "prediction_type", "v_prediction");
-  json_generator_set_root (generator, json_parser_get_root (parser));
-  g_assert_true (json_generator_to_file (generator, path, &error));
-  g_assert_no_error (error);
-}
-
-/* Returns: (nullable): the model folder, written on first use; NULL without candor-cli. */
+/* Returns: (nullable): the model folder, written on first use; NULL without candor-cli.
+ * Its tokenizer is made from CLIP's merges in the test data, else from candor-cli's
+ * stand-in of the same form. */
 static const char *
 model_path (void)
 {
   static char *path;
   const char *cli = g_getenv ("CANDOR_CLI");
-  g_autoptr(GError) error = NULL;
-  g_autofree char *merges = NULL;
-  int status = 0;
+  const char *testdata = g_getenv ("CANDOR_TESTDATA");
+  g_autofree char *real = NULL;
+  g_autofree char *stand_in = NULL;
+  gboolean have_real;
 
   if (path != NULL || cli == NULL)
     return path;
 
+  real = g_build_filename (testdata != NULL ? testdata : "", "clip-bpe",
+                           "bpe_simple_vocab_16e6.txt.gz", NULL);
+  have_real = testdata != NULL && g_file_test (real, G_FILE_TEST_IS_REGULAR);
   model_dir = candor_test_make_temp_dir ("candor-illustrations-XXXXXX");
-  merges = find_or_write_merges ();
+  stand_in = g_build_filename (model_dir, "merges.txt", NULL);
   path = g_build_filename (model_dir, "tiny-sd2-v", NULL);
   {
     const char *argv[] = { cli, "make-image-model", "--family", "sd2", "--layout", "diffusers",
-                           "--type", "F16", "--seed", "7", "--merges", merges, path, NULL };
+                           "--prediction", "v", "--type", "F16", "--seed", "7",
+                           have_real ? "--merges" : "--merges-stand-in",
+                           have_real ? real : stand_in, path, NULL };
 
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
-                                 NULL, &status, &error));
-    g_assert_no_error (error);
-    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    candor_test_run_command (argv);
   }
-  make_v_prediction (path);
   return path;
 }
 
@@ -135,12 +81,8 @@ load_model (void)
   GSettings *settings = candor_application_get_settings (app);
   const char *path;
 
-  candor_test_wait_for_device ();
-  if (candor_application_get_device (app) == NULL)
-    {
-      g_test_skip ("No Vulkan device");
-      return FALSE;
-    }
+  if (!candor_test_require_device ())
+    return FALSE;
   path = model_path ();
   if (path == NULL)
     {
@@ -190,20 +132,11 @@ fixture_open (Fixture *f)
 static void
 fixture_close (Fixture *f)
 {
-  CandorWindow *window = f->window;
-
   /* A test that generated leaves nothing running behind it. */
   g_assert_false (candor_illustrations_view_get_busy (f->view));
   /* Nor a story to recover: a window destroyed without closing keeps its autosave. */
   candor_document_discard_autosave (candor_illustrations_view_get_document (f->view));
-  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
-  gtk_window_destroy (GTK_WINDOW (window));
-  for (guint i = 0; i < 200 && window != NULL; i++)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (window);
+  candor_test_destroy_window (GTK_WIDGET (f->window));
 }
 
 /* Small and quick by default: CFG 1 is one UNet pass a step. */
@@ -292,13 +225,7 @@ static guint
 count_events (Fixture    *f,
               const char *kind)
 {
-  LoomEventLog *log = candor_document_get_log (f->document);
-  guint count = 0;
-
-  for (guint i = 0; i < loom_event_log_get_n_events (log); i++)
-    count += g_strcmp0 (json_object_get_string_member (loom_event_log_get_event (log, i), "kind"),
-                        kind) == 0;
-  return count;
+  return candor_test_count_events (f->document, kind);
 }
 
 /* Returns: (transfer none) (nullable): the fields of the last event of @kind. */
@@ -346,26 +273,6 @@ stroke (Fixture *f,
   candor_canvas_end_stroke (f->canvas);
 }
 
-/* Distance from the centre of pixel (x, y) to the segment a–b. */
-static double
-distance_to_segment (guint  x,
-                     guint  y,
-                     double ax,
-                     double ay,
-                     double bx,
-                     double by)
-{
-  double px = x + 0.5, py = y + 0.5;
-  double dx = bx - ax, dy = by - ay;
-  double t = ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy);
-  double ex, ey;
-
-  t = CLAMP (t, 0.0, 1.0);
-  ex = px - (ax + t * dx);
-  ey = py - (ay + t * dy);
-  return sqrt (ex * ex + ey * ey);
-}
-
 static char *
 sha256_of (GBytes *bytes)
 {
@@ -381,6 +288,19 @@ generate_one (Fixture *f,
   run_generation (f, "illustrations.generate");
   g_assert_true (candor_illustrations_view_get_selected (f->view) == last_illustration (f));
   return last_illustration (f);
+}
+
+/* Opens the view with one picture to paint on (generate_one()'s), and the settings to
+ * refine or inpaint it with. */
+static CandorIllustration *
+open_with_picture (Fixture *f)
+{
+  CandorIllustration *base;
+
+  fixture_open (f);
+  base = generate_one (f, 32);
+  set_settings (f, PROMPT, 42, 4, 32, 1);
+  return base;
 }
 
 /* 1. */
@@ -599,7 +519,7 @@ test_brush_undo (void)
   for (guint y = 0; y < 32; y++)
     for (guint x = 0; x < 32; x++)
       {
-        double d = distance_to_segment (x, y, ax, ay, bx, by);
+        double d = candor_test_distance_to_segment (x, y, ax, ay, bx, by);
         gsize i = ((gsize) y * 32 + x) * 4;
 
         if (d <= size / 2 - 1.5)
@@ -660,10 +580,7 @@ test_inpaint (void)
 
   if (!load_model ())
     return;
-  fixture_open (&f);
-  generate_one (&f, 32);
-  base = last_illustration (&f);
-  set_settings (&f, PROMPT, 42, 4, 32, 1);
+  base = open_with_picture (&f);
 
   /* A wide mask stroke down the left half. */
   set_brush (&f, CANDOR_CANVAS_TOOL_MASK, 16);
@@ -745,10 +662,7 @@ test_refine_painted (void)
 
   if (!load_model ())
     return;
-  fixture_open (&f);
-  generate_one (&f, 32);
-  base = last_illustration (&f);
-  set_settings (&f, PROMPT, 42, 4, 32, 1);
+  base = open_with_picture (&f);
   set_brush (&f, CANDOR_CANVAS_TOOL_BRUSH, 5);
   stroke (&f, 4, 4, 28, 28);
   painted = candor_canvas_dup_pixels (f.canvas);
@@ -860,14 +774,8 @@ static void
 type (Fixture    *f,
       const char *text)
 {
-  GtkTextView *text_view = candor_story_view_get_text_view (candor_window_get_story_view (f->window));
-
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      char c[8] = { 0 };
-      memcpy (c, p, g_utf8_next_char (p) - p);
-      g_signal_emit_by_name (text_view, "insert-at-cursor", c);
-    }
+  candor_test_type (candor_story_view_get_text_view (candor_window_get_story_view (f->window)),
+                    text);
 }
 
 #define FIRST_PARAGRAPH "The lighthouse keeper climbed the stairs at dusk."
@@ -1271,6 +1179,14 @@ check_png (const char *path,
   }
 }
 
+static gboolean
+both_null (gpointer data)
+{
+  gpointer **pointers = data;
+
+  return *pointers[0] == NULL && *pointers[1] == NULL;
+}
+
 static void
 test_export_png (void)
 {
@@ -1325,6 +1241,8 @@ test_export_png (void)
     g_unlink (painted);
     g_rmdir (dir);
     fixture_close (&f);
+    /* A picture's PNG for saving is encoded in the background; that task lets go too. */
+    candor_test_wait_until (both_null, (gpointer[]) { &weak_base, &weak_painted }, 10000);
     g_assert_null (weak_base);
     g_assert_null (weak_painted);
   }
@@ -1426,17 +1344,6 @@ test_frame_time (void)
 
 /* 10. */
 
-static void
-save (GtkWidget  *widget,
-      const char *name)
-{
-  g_autoptr(GdkTexture) texture = candor_test_render (widget);
-  g_autofree char *path = candor_test_save_screenshot (texture, name);
-
-  candor_test_assert_not_blank (texture);
-  g_test_message ("Rendered to %s", path);
-}
-
 static gboolean
 preview_on_screen (gpointer data)
 {
@@ -1472,7 +1379,7 @@ test_screenshots (void)
   activate (&f, "illustrations.generate");
   candor_test_wait_until (preview_on_screen, &f, 60000);
   g_assert_true (candor_illustrations_view_get_busy (f.view));
-  save (GTK_WIDGET (f.window), "illustrations-generating");
+  candor_test_save_rendering (GTK_WIDGET (f.window), "illustrations-generating");
   busy = candor_illustrations_view_get_busy (f.view);
   if (!busy)
     g_test_message ("The generation ended while the screenshot was rendered");
@@ -1480,7 +1387,7 @@ test_screenshots (void)
   g_assert_null (candor_illustrations_view_get_error (f.view));
   g_assert_cmpuint (n_illustrations (&f), ==, 3);
   candor_illustrations_view_select (f.view, illustration_at (&f, 1));
-  save (GTK_WIDGET (f.window), "illustrations-history");
+  candor_test_save_rendering (GTK_WIDGET (f.window), "illustrations-history");
 
   {
     GtkTextBuffer *buffer = candor_document_get_buffer (f.document);
@@ -1491,7 +1398,7 @@ test_screenshots (void)
   }
   activate (&f, "illustrations.place");
   g_assert_cmpstr (candor_window_get_visible_view (f.window), ==, "story");
-  save (GTK_WIDGET (f.window), "story-illustration");
+  candor_test_save_rendering (GTK_WIDGET (f.window), "story-illustration");
   fixture_close (&f);
 }
 
