@@ -419,6 +419,8 @@ candor_cli_make_image_model (int    argc,
   g_autofree char *layout = NULL;
   g_autofree char *type = NULL;
   g_autofree char *merges = NULL;
+  g_autofree char *stand_in = NULL;
+  g_autofree char *prediction = NULL;
   gint64 seed = 1;
   GOptionEntry entries[] = {
     { "family", 0, 0, G_OPTION_ARG_STRING, &family, "sd1 (default) or sd2", "NAME" },
@@ -426,13 +428,15 @@ candor_cli_make_image_model (int    argc,
     { "layout", 0, 0, G_OPTION_ARG_STRING, &layout, "single-file (default) or diffusers", "LAYOUT" },
     { "type", 't', 0, G_OPTION_ARG_STRING, &type, "F16 (default) or F32", "TYPE" },
     { "merges", 0, 0, G_OPTION_ARG_FILENAME, &merges, "CLIP merges for a diffusers tokenizer/", "FILE" },
+    { "merges-stand-in", 0, 0, G_OPTION_ARG_FILENAME, &stand_in, "Write a stand-in for CLIP's merges to FILE and use it as --merges (no download)", "FILE" },
+    { "prediction", 0, 0, G_OPTION_ARG_STRING, &prediction, "eps (default) or v: what the UNet predicts", "KIND" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "S" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("OUT — write a random-weight Stable Diffusion model");
   g_autoptr(GError) error = NULL;
   LoomSdRandomOptions options = { 0 };
-  gboolean sd2, full, diffusers;
+  gboolean sd2, full, diffusers, v;
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 2)
@@ -444,14 +448,40 @@ candor_cli_make_image_model (int    argc,
   sd2 = g_strcmp0 (family, "sd2") == 0;
   full = g_strcmp0 (size, "full") == 0;
   diffusers = g_strcmp0 (layout, "diffusers") == 0;
+  v = g_strcmp0 (prediction, "v") == 0;
   if ((family != NULL && !sd2 && g_strcmp0 (family, "sd1") != 0)
       || (size != NULL && !full && g_strcmp0 (size, "small") != 0) || (full && sd2)
       || (layout != NULL && !diffusers && g_strcmp0 (layout, "single-file") != 0)
       || (type != NULL && g_ascii_strcasecmp (type, "f16") != 0
-          && g_ascii_strcasecmp (type, "f32") != 0))
+          && g_ascii_strcasecmp (type, "f32") != 0)
+      || (prediction != NULL && !v && g_strcmp0 (prediction, "eps") != 0))
     {
-      fprintf (stderr, "candor-cli make-image-model: unknown family, size, layout or type\n");
+      fprintf (stderr, "candor-cli make-image-model: unknown family, size, layout, type or "
+                       "prediction\n");
       return 2;
+    }
+  /* A single file says v prediction only through the SD 2.x heuristic the loader
+   * applies (loom-sd-checkpoint.c); an SD 1.x file is always read as ε. */
+  if (v && !sd2 && !diffusers)
+    {
+      fprintf (stderr, "candor-cli make-image-model: a single SD 1.x file cannot say v "
+                       "prediction; use --layout diffusers\n");
+      return 2;
+    }
+  if (merges != NULL && stand_in != NULL)
+    {
+      fprintf (stderr, "candor-cli make-image-model: give --merges or --merges-stand-in, "
+                       "not both\n");
+      return 2;
+    }
+  if (stand_in != NULL)
+    {
+      if (!loom_sd_random_merges_write (stand_in, &error))
+        {
+          fprintf (stderr, "candor-cli: %s\n", error->message);
+          return 1;
+        }
+      merges = g_steal_pointer (&stand_in);
     }
 
   if (full)
@@ -460,6 +490,7 @@ candor_cli_make_image_model (int    argc,
     loom_sd_random_config_small_sd2 (&options.config);
   else
     loom_sd_random_config_small_sd1 (&options.config);
+  options.config.prediction = v ? LOOM_SD_PREDICTION_V : LOOM_SD_PREDICTION_EPSILON;
   options.weight_type = type != NULL && g_ascii_strcasecmp (type, "f32") == 0
                           ? LOOM_TENSOR_F32 : LOOM_TENSOR_F16;
   options.seed = (guint64) seed;

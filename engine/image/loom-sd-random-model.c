@@ -826,20 +826,56 @@ read_merges (const char  *path,
 /* GPT-2's bytes_to_unicode() in CLIP's vocabulary order: the printable bytes as
  * themselves ('!'..'~', '¡'..'¬', '®'..'ÿ'), then the others, in byte order, as
  * U+0100 onwards. */
+static gboolean
+byte_is_printable (guint b)
+{
+  return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
+
 static void
 byte_symbols (gunichar symbols[256])
 {
   guint n = 0, extra = 0;
-  gboolean printable[256] = { FALSE };
 
   for (guint b = 0; b < 256; b++)
-    printable[b] = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-  for (guint b = 0; b < 256; b++)
-    if (printable[b])
+    if (byte_is_printable (b))
       symbols[n++] = b;
   for (guint b = 0; b < 256; b++)
-    if (!printable[b])
+    if (!byte_is_printable (b))
       symbols[n++] = 256 + extra++;
+}
+
+/**
+ * loom_sd_random_merges_write:
+ *
+ * Writes a stand-in for CLIP's merges file to @path, for tests that download nothing: a
+ * version line and CLIP's 48894 merges, here every pair of characters that byte-level
+ * BPE maps to themselves (the printable Latin-1 ones), then the same pairs with an end
+ * of word. The tokenizer builds a full-size vocabulary from it exactly as from CLIP's
+ * file; only what the merges make of real words differs.
+ */
+gboolean
+loom_sd_random_merges_write (const char  *path,
+                             GError     **error)
+{
+  g_autoptr(GString) merges = g_string_new ("#version: 0.2\n");
+  guint n = 0;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (guint end = 0; end < 2 && n < CLIP_MERGES; end++)
+    for (guint a = 0; a < 256 && n < CLIP_MERGES; a++)
+      for (guint b = 0; b < 256 && n < CLIP_MERGES; b++)
+        if (byte_is_printable (a) && byte_is_printable (b))
+          {
+            g_string_append_unichar (merges, a);
+            g_string_append_c (merges, ' ');
+            g_string_append_unichar (merges, b);
+            g_string_append (merges, end ? "</w>\n" : "\n");
+            n++;
+          }
+  return g_file_set_contents (path, merges->str, (gssize) merges->len, error);
 }
 
 /* tokenizer/vocab.json and merges.txt as Hugging Face's CLIPTokenizer stores them: the

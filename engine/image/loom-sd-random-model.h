@@ -53,4 +53,9 @@ gboolean loom_sd_random_model_write (const LoomSdRandomOptions *options,
                                      const char                *merges_path,
                                      GError                   **error);
 
+/* A stand-in for CLIP's merges (bpe_simple_vocab_16e6.txt) of the same form and size,
+ * for tests with no download: @merges_path above, or $LOOM_CLIP_MERGES. */
+gboolean loom_sd_random_merges_write (const char                *path,
+                                      GError                   **error);
+
 G_END_DECLS

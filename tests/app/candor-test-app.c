@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "candor-test-app.h"
@@ -62,6 +63,34 @@ candor_test_wait_for_device (void)
   candor_test_wait_until (device_settled, NULL, 60000);
 }
 
+/* Waits for the device; FALSE (after skipping the test) when there is none to run a
+ * model on. */
+gboolean
+candor_test_require_device (void)
+{
+  candor_test_wait_for_device ();
+  if (candor_application_get_device (candor_test_get_application ()) == NULL)
+    {
+      g_test_skip ("No Vulkan device");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Runs @argv (a program and its arguments, NULL-terminated) to its end; it must
+ * succeed. */
+void
+candor_test_run_command (const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
 static gboolean
 mapped_and_drawn (gpointer data)
 {
@@ -80,6 +109,68 @@ candor_test_wait_mapped (GtkWidget *widget)
       g_main_context_iteration (NULL, FALSE);
       g_usleep (2000);
     }
+}
+
+/* Destroys @widget's window and runs the main context until @widget is finalized:
+ * nothing the test or the widget left behind may keep it alive. */
+void
+candor_test_destroy_window (GtkWidget *widget)
+{
+  GtkWindow *window = GTK_WINDOW (gtk_widget_get_root (widget));
+
+  g_object_add_weak_pointer (G_OBJECT (widget), (gpointer *) &widget);
+  gtk_window_destroy (window);
+  for (guint i = 0; i < 200 && widget != NULL; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_assert_null (widget);
+}
+
+/* Types @text into @text_view one character at a time, as keys arrive: through the
+ * text view's insert-at-cursor. */
+void
+candor_test_type (GtkTextView *text_view,
+                  const char  *text)
+{
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      char c[8] = { 0 };
+
+      memcpy (c, p, g_utf8_next_char (p) - p);
+      g_signal_emit_by_name (text_view, "insert-at-cursor", c);
+    }
+}
+
+/* Types @text at @document's cursor one character (one user action) at a time, as
+ * GtkTextView does for keys. */
+void
+candor_test_type_in_document (CandorDocument *document,
+                              const char     *text)
+{
+  GtkTextBuffer *buffer = candor_document_get_buffer (document);
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gtk_text_buffer_begin_user_action (buffer);
+      gtk_text_buffer_insert_interactive_at_cursor (buffer, p, g_utf8_next_char (p) - p, TRUE);
+      gtk_text_buffer_end_user_action (buffer);
+    }
+}
+
+/* How many events of @kind the story's log holds. */
+guint
+candor_test_count_events (CandorDocument *document,
+                          const char     *kind)
+{
+  LoomEventLog *log = candor_document_get_log (document);
+  guint count = 0;
+
+  for (guint i = 0; i < loom_event_log_get_n_events (log); i++)
+    count += g_strcmp0 (json_object_get_string_member (loom_event_log_get_event (log, i), "kind"),
+                        kind) == 0;
+  return count;
 }
 
 typedef gboolean (*WidgetMatch) (GtkWidget     *widget,
@@ -227,6 +318,37 @@ candor_test_save_screenshot (GdkTexture *texture,
   path = g_build_filename (dir, file, NULL);
   g_assert_true (gdk_texture_save_to_png (texture, path));
   return path;
+}
+
+/* Renders @widget, keeps the rendering as @name.png (see candor_test_save_screenshot())
+ * and checks that it is no blank. */
+void
+candor_test_save_rendering (GtkWidget  *widget,
+                            const char *name)
+{
+  g_autoptr(GdkTexture) texture = candor_test_render (widget);
+  g_autofree char *path = candor_test_save_screenshot (texture, name);
+
+  candor_test_assert_not_blank (texture);
+  g_test_message ("Rendered to %s", path);
+}
+
+/* Distance from the centre of pixel (x, y) to the segment a–b: where a stroke along it
+ * must and must not have painted. */
+double
+candor_test_distance_to_segment (guint  x,
+                                 guint  y,
+                                 double ax,
+                                 double ay,
+                                 double bx,
+                                 double by)
+{
+  double px = x + 0.5, py = y + 0.5;
+  double dx = bx - ax, dy = by - ay;
+  double t = ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy);
+
+  t = CLAMP (t, 0.0, 1.0);
+  return hypot (px - (ax + t * dx), py - (ay + t * dy));
 }
 
 /* A new private directory for a test's files, from a g_dir_make_tmp() template. */

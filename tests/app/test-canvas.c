@@ -52,13 +52,7 @@ new_canvas_window (int width,
 static void
 close_canvas_window (CandorCanvas *canvas)
 {
-  GtkWidget *window = GTK_WIDGET (gtk_widget_get_root (GTK_WIDGET (canvas)));
-
-  g_object_add_weak_pointer (G_OBJECT (canvas), (gpointer *) &canvas);
-  gtk_window_destroy (GTK_WINDOW (window));
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-  g_assert_null (canvas);
+  candor_test_destroy_window (GTK_WIDGET (canvas));
 }
 
 /* A 64 × 64 image where every pixel differs from its neighbours and from the brush
@@ -107,23 +101,6 @@ pixel (GBytes *bytes,
        guint   y)
 {
   return (const guint8 *) g_bytes_get_data (bytes, NULL) + ((gsize) y * width + x) * 4;
-}
-
-/* Distance from the centre of pixel (x, y) to the segment a–b. */
-static double
-distance_to_segment (guint  x,
-                     guint  y,
-                     double ax,
-                     double ay,
-                     double bx,
-                     double by)
-{
-  double px = x + 0.5, py = y + 0.5;
-  double dx = bx - ax, dy = by - ay;
-  double t = ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy);
-
-  t = CLAMP (t, 0.0, 1.0);
-  return hypot (px - (ax + t * dx), py - (ay + t * dy));
 }
 
 /* The capsule a stroke of radius @r along a segment of length @length covers, give or
@@ -260,7 +237,7 @@ test_hard_stroke (void)
   for (guint y = 0; y < 64; y++)
     for (guint x = 0; x < 64; x++)
       {
-        double d = distance_to_segment (x, y, 10, 32, 54, 32);
+        double d = candor_test_distance_to_segment (x, y, 10, 32, 54, 32);
         gboolean same = memcmp (pixel (pixels, 64, x, y), pixel (pattern, 64, x, y), 4) == 0;
 
         if (d > r + 1)
@@ -760,8 +737,6 @@ test_render (void)
   CandorCanvas *canvas = new_canvas_window (640, 480);
   guint8 *sky = g_malloc (256 * 256 * 4);
   g_autoptr(GBytes) image = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
 
   for (guint y = 0; y < 256; y++)
     for (guint x = 0; x < 256; x++)
@@ -798,10 +773,7 @@ test_render (void)
   candor_canvas_extend_stroke (canvas, 120, 50);
   candor_canvas_end_stroke (canvas);
 
-  texture = candor_test_render (GTK_WIDGET (canvas));
-  candor_test_assert_not_blank (texture);
-  path = candor_test_save_screenshot (texture, "canvas");
-  g_test_message ("Rendered to %s", path);
+  candor_test_save_rendering (GTK_WIDGET (canvas), "canvas");
 
   close_canvas_window (canvas);
 }

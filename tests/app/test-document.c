@@ -51,19 +51,11 @@ assert_text (CandorDocument *document,
   g_assert_cmpstr (text, ==, expected);
 }
 
-/* Types @text one character at a time at the cursor, as GtkTextView does for keys. */
 static void
 type (CandorDocument *document,
       const char     *text)
 {
-  GtkTextBuffer *buffer = candor_document_get_buffer (document);
-
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gtk_text_buffer_begin_user_action (buffer);
-      gtk_text_buffer_insert_interactive_at_cursor (buffer, p, g_utf8_next_char (p) - p, TRUE);
-      gtk_text_buffer_end_user_action (buffer);
-    }
+  candor_test_type_in_document (document, text);
 }
 
 static void

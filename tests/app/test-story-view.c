@@ -36,21 +36,14 @@ model_path (void)
     }
   if (cli == NULL)
     return NULL;
+  model_dir = candor_test_make_temp_dir ("candor-story-XXXXXX");
+  path = g_build_filename (model_dir, "random.gguf", NULL);
   {
-    g_autoptr(GError) error = NULL;
-    int status = 0;
-    const char *argv[] = { cli, "make-model", NULL, "--type", "F32", "--dim", "64", "--layers",
+    const char *argv[] = { cli, "make-model", path, "--type", "F32", "--dim", "64", "--layers",
                            "2", "--ffn", "128", "--heads", "4", "--kv-heads", "4", "--vocab",
                            "400", "--ctx", "256", "--seed", "7", NULL };
 
-    model_dir = g_dir_make_tmp ("candor-story-XXXXXX", &error);
-    g_assert_no_error (error);
-    path = g_build_filename (model_dir, "random.gguf", NULL);
-    argv[2] = path;
-    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
-                                 NULL, &status, &error));
-    g_assert_no_error (error);
-    g_assert_true (g_spawn_check_wait_status (status, NULL));
+    candor_test_run_command (argv);
   }
   return path;
 }
@@ -71,12 +64,8 @@ load_model (void)
   GSettings *settings = candor_application_get_settings (app);
   const char *path;
 
-  candor_test_wait_for_device ();
-  if (candor_application_get_device (app) == NULL)
-    {
-      g_test_skip ("No Vulkan device");
-      return FALSE;
-    }
+  if (!candor_test_require_device ())
+    return FALSE;
   path = model_path ();
   if (path == NULL)
     {
@@ -125,29 +114,14 @@ fixture_open (Fixture *f)
 static void
 fixture_close (Fixture *f)
 {
-  CandorWindow *window = f->window;
-
-  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
-  gtk_window_destroy (GTK_WINDOW (window));
-  for (guint i = 0; i < 200 && window != NULL; i++)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-  g_assert_null (window);
+  candor_test_destroy_window (GTK_WIDGET (f->window));
 }
 
 static void
 type (Fixture    *f,
       const char *text)
 {
-  /* One character at a time, as keys arrive. */
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      char c[8] = { 0 };
-      memcpy (c, p, g_utf8_next_char (p) - p);
-      g_signal_emit_by_name (f->text_view, "insert-at-cursor", c);
-    }
+  candor_test_type (f->text_view, text);
 }
 
 static GtkEventController *
@@ -263,13 +237,7 @@ static guint
 count_events (Fixture    *f,
               const char *kind)
 {
-  LoomEventLog *log = candor_document_get_log (f->document);
-  guint count = 0;
-
-  for (guint i = 0; i < loom_event_log_get_n_events (log); i++)
-    count += g_strcmp0 (json_object_get_string_member (loom_event_log_get_event (log, i), "kind"),
-                        kind) == 0;
-  return count;
+  return candor_test_count_events (f->document, kind);
 }
 
 static void
@@ -980,17 +948,6 @@ test_drag_and_drop (void)
   fixture_close (&f);
 }
 
-static void
-save (GtkWidget  *widget,
-      const char *name)
-{
-  g_autoptr(GdkTexture) texture = candor_test_render (widget);
-  g_autofree char *path = candor_test_save_screenshot (texture, name);
-
-  candor_test_assert_not_blank (texture);
-  g_test_message ("Rendered to %s", path);
-}
-
 /* The README's pictures: a story written with every origin, a suggestion on show, then
  * the same coloured by origin. */
 static void
@@ -1053,10 +1010,10 @@ test_screenshots (void)
   g_clear_pointer (&ghost, g_free);
   ghost = suggest (&f);
   candor_test_wait_mapped (GTK_WIDGET (f.window));
-  save (GTK_WIDGET (f.window), "story-suggestion");
+  candor_test_save_rendering (GTK_WIDGET (f.window), "story-suggestion");
 
   g_settings_set_boolean (settings, "color-by-origin", TRUE);
-  save (GTK_WIDGET (f.window), "story-authorship");
+  candor_test_save_rendering (GTK_WIDGET (f.window), "story-authorship");
   g_settings_set_boolean (settings, "color-by-origin", FALSE);
   fixture_close (&f);
 }

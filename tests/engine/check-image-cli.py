@@ -5,7 +5,8 @@ a diffusers folder (with CLIP's tokenizer), generate a PNG from it, then refine 
 right after IHDR), "parameters" text chunk and printed JSON record say how it was made.
 
 Usage: check-image-cli.py CANDOR_CLI
-Needs CLIP's merges from $CANDOR_TESTDATA (clip-bpe/); skipped (exit 77) without them.
+Generating needs CLIP's merges from $CANDOR_TESTDATA (clip-bpe/); skipped (exit 77)
+without them, after checking make-image-model's options that need no download.
 """
 import json
 import os
@@ -54,10 +55,35 @@ def read_png(path):
     return size, text
 
 
+def check_make_options(cli, tmp):
+    """make-image-model's --prediction and --merges-stand-in, which need no download: the
+    scheduler says v_prediction, the stand-in has the form of CLIP's file (a version line,
+    then 48894 distinct merges of two symbols) and gives CLIP's 49408-token vocabulary,
+    and a single SD 1.x file, which cannot say v prediction, is refused."""
+    model = os.path.join(tmp, 'sd1-v')
+    stand_in = os.path.join(tmp, 'stand-in.txt')
+    run([cli, 'make-image-model', model, '--layout', 'diffusers', '--prediction', 'v',
+         '--merges-stand-in', stand_in])
+    with open(os.path.join(model, 'scheduler', 'scheduler_config.json')) as f:
+        assert json.load(f)['prediction_type'] == 'v_prediction'
+    with open(stand_in, encoding='utf-8') as f:
+        lines = f.read().splitlines()
+    assert lines[0] == '#version: 0.2', lines[0]
+    assert len(lines) == 1 + 48894 and len(set(lines[1:])) == 48894, len(lines)
+    assert all(len(line.split(' ')) == 2 for line in lines[1:])
+    with open(os.path.join(model, 'tokenizer', 'vocab.json')) as f:
+        assert len(json.load(f)) == 49408
+    refused = subprocess.run([cli, 'make-image-model', os.path.join(tmp, 'sd1-v.safetensors'),
+                              '--prediction', 'v'], capture_output=True, text=True)
+    assert refused.returncode == 2 and 'v prediction' in refused.stderr, refused
+
+
 def main():
     cli = sys.argv[1]
     base = os.environ.get('CANDOR_TESTDATA', '../shared/testdata')
     merges = os.path.join(base, 'clip-bpe', 'bpe_simple_vocab_16e6.txt.gz')
+    with tempfile.TemporaryDirectory() as tmp:
+        check_make_options(cli, tmp)
     if not os.path.exists(merges):
         print(f'skipping: {merges} is not there')
         sys.exit(77)
@@ -65,6 +91,8 @@ def main():
         model = os.path.join(tmp, 'sd2')
         run([cli, 'make-image-model', model, '--family', 'sd2', '--layout', 'diffusers',
              '--merges', merges])
+        with open(os.path.join(model, 'scheduler', 'scheduler_config.json')) as f:
+            assert json.load(f)['prediction_type'] == 'epsilon'   # the default
         out = os.path.join(tmp, 'out.png')
         record = json.loads(run([cli, 'image', model, '--prompt', 'a (red:1.2) fox',
                                  '--negative', 'blur', '--steps', '2', '--cfg', '5',

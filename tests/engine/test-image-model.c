@@ -18,42 +18,23 @@ static char *sd1_diffusers;
 static char *sd2_single;
 static char *sd2_diffusers;
 
-/* CLIP's merges for the single-file models (which bring no tokenizer): the real ones
- * from the test data when present, else a stand-in of the same form — a version line
- * and CLIP's 48894 merges, here every pair of characters that byte-level BPE maps to
- * themselves (printable Latin-1), then the same with an end of word — which the
- * tokenizer builds a full-size vocabulary from exactly as from CLIP's file. */
-static gboolean
-self_mapped (guint c)
-{
-  return (c >= 33 && c <= 126) || (c >= 161 && c <= 172) || (c >= 174 && c <= 255);
-}
-
+/* CLIP's merges, for the single-file models (which bring no tokenizer) and the diffusers
+ * ones' tokenizer/: the real ones from the test data when present, else the engine's
+ * stand-in of the same form and size (loom_sd_random_merges_write). */
 static char *
 find_or_write_merges (void)
 {
   const char *testdata = g_getenv ("CANDOR_TESTDATA");
   g_autofree char *real = g_build_filename (testdata != NULL ? testdata : "", "clip-bpe",
                                             "bpe_simple_vocab_16e6.txt.gz", NULL);
-  g_autoptr(GString) merges = g_string_new ("#version: 0.2\n");
-  guint n = 0;
+  g_autoptr(GError) error = NULL;
   char *own;
 
   if (testdata != NULL && g_file_test (real, G_FILE_TEST_IS_REGULAR))
     return g_steal_pointer (&real);
-  for (guint end = 0; end < 2 && n < 48894; end++)
-    for (guint a = 0; a < 256 && n < 48894; a++)
-      for (guint b = 0; b < 256 && n < 48894; b++)
-        if (self_mapped (a) && self_mapped (b))
-          {
-            g_string_append_unichar (merges, a);
-            g_string_append_c (merges, ' ');
-            g_string_append_unichar (merges, b);
-            g_string_append (merges, end ? "</w>\n" : "\n");
-            n++;
-          }
   own = g_build_filename (tmp_dir, "merges.txt", NULL);
-  g_assert_true (g_file_set_contents (own, merges->str, (gssize) merges->len, NULL));
+  g_assert_true (loom_sd_random_merges_write (own, &error));
+  g_assert_no_error (error);
   return own;
 }
 
