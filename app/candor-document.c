@@ -79,6 +79,8 @@ struct _CandorDocument
   gboolean        training_allowed;
   GFile          *file;
   char           *autosave_id;   /* file name stem under the autosave folder */
+  guint           autosave_serial; /* moved on by discard: an autosave begun before
+                                    * writes nothing */
   gboolean        modified;
 
   /* Where the next insert comes from. */
@@ -1788,6 +1790,8 @@ candor_document_discard_autosave (CandorDocument *self)
   g_return_if_fail (CANDOR_IS_DOCUMENT (self));
 
   file = candor_document_get_autosave_file (self);
+  /* An autosave under way must not bring the copy back. */
+  self->autosave_serial++;
   g_file_delete (file, NULL, NULL);
 }
 
@@ -1825,22 +1829,18 @@ candor_document_save (CandorDocument  *self,
   return TRUE;
 }
 
-gboolean
-candor_document_autosave (CandorDocument  *self,
-                          GError         **error)
+/* What an autosave writes, built on the UI thread (the buffer lives there): checks the
+ * runs, makes the folder, and returns the document as JSON. */
+static JsonNode *
+begin_autosave (CandorDocument  *self,
+                GError         **error)
 {
-  g_autoptr(GFile) file = NULL;
   g_autoptr(GFile) dir = autosave_dir ();
-  g_autoptr(JsonNode) root = NULL;
   g_autofree char *uri = NULL;
-  g_autofree char *data = NULL;
-  gsize length;
-
-  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), FALSE);
 
   flush_typing (self);
   if (!check_consistent (self, error))
-    return FALSE;
+    return NULL;
 
   if (g_mkdir_with_parents (g_file_peek_path (dir), 0700) != 0)
     {
@@ -1848,17 +1848,139 @@ candor_document_autosave (CandorDocument  *self,
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
                    _("Cannot create the autosave folder: %s"), g_strerror (saved_errno));
-      return FALSE;
+      return NULL;
     }
 
   uri = self->file != NULL ? g_file_get_uri (self->file) : NULL;
-  root = build_document_json (self, uri, error);
+
+  return build_document_json (self, uri, error);
+}
+
+gboolean
+candor_document_autosave (CandorDocument  *self,
+                          GError         **error)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *data = NULL;
+  gsize length;
+
+  g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), FALSE);
+
+  root = begin_autosave (self, error);
   if (root == NULL)
     return FALSE;
   data = to_json_data (root, &length);
   file = candor_document_get_autosave_file (self);
 
   return write_atomically (file, data, length, error);
+}
+
+/* An autosave under way: the document's JSON, which only the worker reads while it
+ * runs and the UI thread frees (json-glib's objects are shared with the event log and
+ * their reference counts are not atomic), and the serial it was begun under. */
+typedef struct
+{
+  JsonNode *root;
+  guint     serial;
+} Autosave;
+
+static void
+autosave_free (gpointer data)
+{
+  Autosave *autosave = data;
+
+  json_node_unref (autosave->root);
+  g_free (autosave);
+}
+
+/* The JSON text of a story with pictures runs to megabytes (base64 PNGs): it is made on
+ * a worker thread, which only reads the nodes. */
+static void
+autosave_generate_thread (GTask        *task,
+                          gpointer      source,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  gsize length;
+  char *data = to_json_data (task_data, &length);
+
+  g_task_return_pointer (task, g_bytes_new_take (data, length), (GDestroyNotify) g_bytes_unref);
+}
+
+/* Back on the UI thread: written here, not on the worker, so a save or a discard that
+ * came in between (which moves autosave_serial on) cannot be undone by a late write. */
+static void
+autosave_generated_cb (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  CandorDocument *self = CANDOR_DOCUMENT (source);
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GBytes) data = NULL;
+  g_autoptr(GFile) file = NULL;
+  GError *error = NULL;
+
+  data = g_task_propagate_pointer (G_TASK (result), &error);
+  if (data == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (((Autosave *) g_task_get_task_data (task))->serial != self->autosave_serial)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  file = candor_document_get_autosave_file (self);
+  if (!write_atomically (file, g_bytes_get_data (data, NULL), g_bytes_get_size (data), &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+void
+candor_document_autosave_async (CandorDocument      *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) generate = NULL;
+  GError *error = NULL;
+  Autosave *autosave;
+  JsonNode *root;
+
+  g_return_if_fail (CANDOR_IS_DOCUMENT (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, candor_document_autosave_async);
+
+  root = begin_autosave (self, &error);
+  if (root == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  autosave = g_new0 (Autosave, 1);
+  autosave->root = root;
+  autosave->serial = self->autosave_serial;
+  g_task_set_task_data (task, autosave, autosave_free);
+
+  generate = g_task_new (self, cancellable, autosave_generated_cb, g_steal_pointer (&task));
+  g_task_set_task_data (generate, root, NULL);
+  g_task_run_in_thread (generate, autosave_generate_thread);
+}
+
+gboolean
+candor_document_autosave_finish (CandorDocument  *self,
+                                 GAsyncResult    *result,
+                                 GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 GPtrArray *

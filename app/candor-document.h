@@ -187,6 +187,15 @@ GFile          *candor_document_get_sidecar_file  (GFile          *file);
  * autosaved from, keeping its autosave until saved or closed). */
 gboolean        candor_document_autosave          (CandorDocument *self,
                                                    GError        **error);
+/* The same, with the file's text (megabytes with pictures) made on a worker thread; the
+ * window autosaves this way. A discard (or a save) before it ends cancels the write. */
+void            candor_document_autosave_async    (CandorDocument      *self,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+gboolean        candor_document_autosave_finish   (CandorDocument      *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
 GFile          *candor_document_get_autosave_file (CandorDocument *self);
 void            candor_document_discard_autosave  (CandorDocument *self);
 GPtrArray      *candor_document_list_recoverable  (void);  /* of GFile */

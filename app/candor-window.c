@@ -27,6 +27,8 @@ struct _CandorWindow
   guint                 autosave_id;      /* the pending autosave, 0: none */
   gint64                unsaved_since;    /* monotonic µs of the first change not autosaved */
   gboolean              close_confirmed;  /* the author chose to close, saved or not */
+  gboolean              autosaving;       /* an autosave is being written */
+  gboolean              autosave_again;   /* changes came in while it was */
 };
 
 /* An autosave follows a pause in editing, and comes at least this often while the
@@ -172,21 +174,48 @@ update_title (CandorWindow *self)
   gtk_window_set_title (GTK_WINDOW (self), window_title);
 }
 
-static gboolean
-autosave_cb (gpointer user_data)
+static void document_changed_cb (CandorWindow *self);
+
+static void
+autosave_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
-  CandorWindow *self = user_data;
+  g_autoptr(CandorWindow) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  self->autosave_id = 0;
-  self->unsaved_since = 0;
-  if (candor_document_get_modified (self->document)
-      && !candor_document_autosave (self->document, &error))
+  self->autosaving = FALSE;
+  /* A window gone (disposed: no document) has no one to tell. */
+  if (!candor_document_autosave_finish (CANDOR_DOCUMENT (source), result, &error) &&
+      self->document != NULL)
     {
       g_autofree char *title = g_strdup_printf (_("The story could not be autosaved: %s"),
                                                 error->message);
       show_toast (self, title);
     }
+  /* Changes made while it was written get their own autosave. */
+  if (self->autosave_again && self->document == CANDOR_DOCUMENT (source))
+    document_changed_cb (self);
+  self->autosave_again = FALSE;
+}
+
+static gboolean
+autosave_cb (gpointer user_data)
+{
+  CandorWindow *self = user_data;
+
+  self->autosave_id = 0;
+  self->unsaved_since = 0;
+  if (!candor_document_get_modified (self->document))
+    return G_SOURCE_REMOVE;
+  /* One at a time, so an older copy never lands after a newer one. */
+  if (self->autosaving)
+    {
+      self->autosave_again = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  self->autosaving = TRUE;
+  candor_document_autosave_async (self->document, NULL, autosave_done_cb, g_object_ref (self));
   return G_SOURCE_REMOVE;
 }
 

@@ -578,6 +578,67 @@ test_foreign_picture (void)
   candor_test_remove_tree (dir);
 }
 
+static void
+autosave_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (candor_document_autosave_finish (CANDOR_DOCUMENT (source), result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* The window's autosave makes the file's text on a worker thread: the copy it writes
+ * opens as the story it was (pictures and all); one discarded while it was being made
+ * is not written at all. */
+static void
+test_autosave_async (void)
+{
+  g_autoptr(CandorDocument) document = candor_document_new ();
+  g_autoptr(LoomImage) image = make_image (21, "a lantern");
+  g_autoptr(GFile) autosave = candor_document_get_autosave_file (document);
+  g_autoptr(CandorDocument) recovered = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *recovered_text = NULL;
+  CandorIllustration *illustration;
+  gboolean done = FALSE;
+
+  type_at_end (document, "Lantern.");
+  illustration = candor_document_add_generated (document, image, NULL, FALSE, 0, 1);
+  place_at (document, 8, illustration);
+
+  candor_document_autosave_async (document, NULL, autosave_done_cb, &done);
+  candor_test_wait_until (is_true, &done, 30000);
+  recovered = candor_document_recover (autosave, &error);
+  g_assert_no_error (error);
+  text = candor_document_dup_text (document);
+  recovered_text = candor_document_dup_text (recovered);
+  g_assert_cmpstr (recovered_text, ==, text);
+  assert_placed (recovered, candor_document_find_illustration (recovered, candor_illustration_get_id (illustration)), 8);
+  g_assert_true (g_bytes_equal (loom_image_get_pixels (candor_illustration_get_image (
+                                  candor_document_find_illustration (recovered, candor_illustration_get_id (illustration)))),
+                                loom_image_get_pixels (image)));
+  g_clear_object (&recovered);
+
+  candor_document_discard_autosave (document);
+  g_assert_false (g_file_query_exists (autosave, NULL));
+  done = FALSE;
+  candor_document_autosave_async (document, NULL, autosave_done_cb, &done);
+  candor_document_discard_autosave (document);   /* saved or closed meanwhile */
+  candor_test_wait_until (is_true, &done, 30000);
+  g_assert_false (g_file_query_exists (autosave, NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -590,6 +651,7 @@ main (int   argc,
   g_test_add_func ("/app/document/illustrations/damaged-files", test_damaged_files);
   g_test_add_func ("/app/document/illustrations/export-markdown", test_export_markdown);
   g_test_add_func ("/app/document/illustrations/foreign-picture", test_foreign_picture);
+  g_test_add_func ("/app/document/illustrations/autosave-async", test_autosave_async);
 
   return g_test_run ();
 }
