@@ -502,7 +502,7 @@ insert_with_pictures (CandorDocument     *self,
       gtk_text_buffer_insert (self->buffer, iter, rest, object - rest);
       if (illustration != NULL)
         gtk_text_buffer_insert_paintable (self->buffer, iter,
-                                          GDK_PAINTABLE (candor_illustration_get_texture (illustration)));
+                                          candor_illustration_get_paintable (illustration));
       else
         gtk_text_buffer_insert (self->buffer, iter, OBJECT_CHAR, -1);
     }
@@ -1579,7 +1579,7 @@ candor_document_place_illustration (CandorDocument     *self,
   self->mode_source = g_intern_string (id);
   gtk_text_buffer_begin_user_action (self->buffer);
   gtk_text_buffer_insert_paintable (self->buffer, iter,
-                                    GDK_PAINTABLE (candor_illustration_get_texture (illustration)));
+                                    candor_illustration_get_paintable (illustration));
   gtk_text_buffer_end_user_action (self->buffer);
   self->mode = INSERT_TYPED;
   self->mode_source = NULL;

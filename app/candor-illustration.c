@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "candor-illustration.h"
+#include "candor-picture-paintable.h"
 
 /* A document file is untrusted: no picture in it may claim more than this, in bytes
  * of PNG or in pixels (2048², above what Stable Diffusion 1.x/2.x generate), and the
@@ -30,6 +31,7 @@ struct _CandorIllustration
   CandorIllustrationState state;
   guint                   strokes;
   GdkTexture             *texture;   /* (nullable): made on first use */
+  GdkPaintable           *paintable; /* (nullable): the picture in the story, made on first use */
   char                   *png_base64; /* (nullable): the file's form, made once (the pixels
                                        * never change, and autosave writes it often) */
 };
@@ -52,10 +54,11 @@ candor_illustration_finalize (GObject *object)
   g_free (self->id);
   g_clear_object (&self->image);
   g_free (self->parent_id);
-  /* A text buffer (another document's, the clipboard's) may keep the texture: it must
+  /* A text buffer (another document's, the clipboard's) may keep the paintable: it must
    * not lead back to a freed illustration. */
-  if (self->texture != NULL)
-    g_object_set_data (G_OBJECT (self->texture), "candor-illustration", NULL);
+  if (self->paintable != NULL)
+    g_object_set_data (G_OBJECT (self->paintable), "candor-illustration", NULL);
+  g_clear_object (&self->paintable);
   g_clear_object (&self->texture);
   g_free (self->png_base64);
 
@@ -182,11 +185,24 @@ candor_illustration_get_texture (CandorIllustration *self)
                                               GDK_MEMORY_R8G8B8A8,
                                               loom_image_get_pixels (self->image),
                                               (gsize) width * 4);
-      /* The text view gives back only the paintable; this finds the picture again. */
-      g_object_set_data (G_OBJECT (self->texture), "candor-illustration", self);
     }
 
   return self->texture;
+}
+
+GdkPaintable *
+candor_illustration_get_paintable (CandorIllustration *self)
+{
+  g_return_val_if_fail (CANDOR_IS_ILLUSTRATION (self), NULL);
+
+  if (self->paintable == NULL)
+    {
+      self->paintable = candor_picture_paintable_new (candor_illustration_get_texture (self));
+      /* The text view gives back only the paintable; this finds the picture again. */
+      g_object_set_data (G_OBJECT (self->paintable), "candor-illustration", self);
+    }
+
+  return self->paintable;
 }
 
 CandorIllustration *

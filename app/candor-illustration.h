@@ -41,9 +41,12 @@ const char         *candor_illustration_get_parent_id (CandorIllustration *self)
 gboolean            candor_illustration_get_human_pixels (CandorIllustration *self);
 /* CANDOR_SOURCE_TYPE_AI, or _COMPOSITE when human pixels are part of it. */
 const char         *candor_illustration_get_source_type (CandorIllustration *self);
-/* The pixels as a texture (made once); the texture knows its illustration, see below. */
+/* The pixels as a texture (made once), full size. */
 GdkTexture         *candor_illustration_get_texture  (CandorIllustration  *self);
-/* The illustration a texture from get_texture() belongs to, else NULL. */
+/* The picture as the story shows it (made once; see CandorPicturePaintable): what a
+ * document places in its text. It knows its illustration, see below. */
+GdkPaintable       *candor_illustration_get_paintable (CandorIllustration *self);
+/* The illustration a paintable from get_paintable() belongs to (while it lives), else NULL. */
 CandorIllustration *candor_illustration_from_paintable (GdkPaintable      *paintable);
 
 /* Property "state" (notified). */

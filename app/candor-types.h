@@ -15,6 +15,7 @@ typedef struct _CandorDocument          CandorDocument;
 typedef struct _CandorIllustration      CandorIllustration;
 typedef struct _CandorIllustrationsView CandorIllustrationsView;
 typedef struct _CandorModelBanner       CandorModelBanner;
+typedef struct _CandorPicturePaintable  CandorPicturePaintable;
 typedef struct _CandorPreferencesWindow CandorPreferencesWindow;
 typedef struct _CandorStoryText         CandorStoryText;
 typedef struct _CandorStoryView         CandorStoryView;

@@ -13,6 +13,7 @@
 
 #include "candor-document.h"
 #include "candor-illustration.h"
+#include "candor-picture-paintable.h"
 #include "candor-test-app.h"
 
 #define OBJECT_CHAR "\xEF\xBF\xBC"
@@ -546,14 +547,14 @@ test_foreign_picture (void)
   g_autoptr(CandorDocument) document = candor_document_new ();
   g_autoptr(CandorDocument) loaded = NULL;
   g_autoptr(LoomImage) image = make_image (5, "a harbour");
-  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GdkPaintable) texture = NULL;
   g_autofree char *loaded_text = NULL;
   GtkTextBuffer *buffer = candor_document_get_buffer (document);
   CandorIllustration *illustration;
   GtkTextIter iter;
 
   illustration = candor_document_add_generated (other, image, NULL, FALSE, 0, 1);
-  texture = g_object_ref (candor_illustration_get_texture (illustration));
+  texture = g_object_ref (candor_illustration_get_paintable (illustration));
   type_at_end (document, "Quay.");
 
   gtk_text_buffer_get_end_iter (buffer, &iter);
@@ -639,6 +640,34 @@ test_autosave_async (void)
   g_assert_false (g_file_query_exists (autosave, NULL));
 }
 
+/* A picture in the story is at most CANDOR_PICTURE_MAX_WIDTH wide, aspect kept; a
+ * smaller one keeps its size. */
+static void
+test_picture_size (void)
+{
+  static const struct { int width, height, shown_width, shown_height; } cases[] = {
+    { 16, 8, 16, 8 },
+    { 480, 480, 480, 480 },
+    { 768, 768, 480, 480 },
+    { 960, 640, 480, 320 },
+    { 512, 768, 480, 720 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GBytes) pixels = g_bytes_new_take (g_malloc0 ((gsize) cases[i].width * cases[i].height * 4),
+                                                   (gsize) cases[i].width * cases[i].height * 4);
+      g_autoptr(GdkTexture) texture = gdk_memory_texture_new (cases[i].width, cases[i].height,
+                                                              GDK_MEMORY_R8G8B8A8, pixels,
+                                                              (gsize) cases[i].width * 4);
+      g_autoptr(GdkPaintable) paintable = candor_picture_paintable_new (texture);
+
+      g_assert_cmpint (gdk_paintable_get_intrinsic_width (paintable), ==, cases[i].shown_width);
+      g_assert_cmpint (gdk_paintable_get_intrinsic_height (paintable), ==, cases[i].shown_height);
+      g_assert_true (candor_picture_paintable_get_texture (CANDOR_PICTURE_PAINTABLE (paintable)) == texture);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -652,6 +681,7 @@ main (int   argc,
   g_test_add_func ("/app/document/illustrations/export-markdown", test_export_markdown);
   g_test_add_func ("/app/document/illustrations/foreign-picture", test_foreign_picture);
   g_test_add_func ("/app/document/illustrations/autosave-async", test_autosave_async);
+  g_test_add_func ("/app/document/illustrations/picture-size", test_picture_size);
 
   return g_test_run ();
 }
