@@ -1915,8 +1915,8 @@ autosave_generated_cb (GObject      *source,
                        GAsyncResult *result,
                        gpointer      user_data)
 {
-  CandorDocument *self = CANDOR_DOCUMENT (source);
   g_autoptr(GTask) task = user_data;
+  CandorDocument *self = CANDOR_DOCUMENT (g_task_get_source_object (task));
   g_autoptr(GBytes) data = NULL;
   g_autoptr(GFile) file = NULL;
   GError *error = NULL;
@@ -1968,7 +1968,9 @@ candor_document_autosave_async (CandorDocument      *self,
   autosave->serial = self->autosave_serial;
   g_task_set_task_data (task, autosave, autosave_free);
 
-  generate = g_task_new (self, cancellable, autosave_generated_cb, g_steal_pointer (&task));
+  /* No source object: the worker may drop the inner task's last reference, and the
+   * document must only ever be finalized on the UI thread (the outer task holds it). */
+  generate = g_task_new (NULL, cancellable, autosave_generated_cb, g_steal_pointer (&task));
   g_task_set_task_data (generate, root, NULL);
   g_task_run_in_thread (generate, autosave_generate_thread);
 }

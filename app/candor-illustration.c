@@ -351,15 +351,33 @@ encode_png_base64 (LoomImage  *image,
   return g_base64_encode (data, size);
 }
 
+/* What the worker encodes: the image (immutable, and safe to let go of anywhere) and its
+ * source type, not the illustration, which owns GTK objects and must only ever be
+ * finalized on the UI thread. */
+typedef struct
+{
+  LoomImage *image;
+  gboolean   human_pixels;
+} Encoding;
+
+static void
+encoding_free (gpointer data)
+{
+  Encoding *encoding = data;
+
+  g_object_unref (encoding->image);
+  g_free (encoding);
+}
+
 static void
 encode_thread (GTask        *task,
                gpointer      source,
                gpointer      task_data,
                GCancellable *cancellable)
 {
-  CandorIllustration *self = source;
+  Encoding *encoding = task_data;
   GError *error = NULL;
-  char *base64 = encode_png_base64 (self->image, self->human_pixels, &error);
+  char *base64 = encode_png_base64 (encoding->image, encoding->human_pixels, &error);
 
   if (base64 != NULL)
     g_task_return_pointer (task, base64, g_free);
@@ -372,7 +390,7 @@ encode_done_cb (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  CandorIllustration *self = CANDOR_ILLUSTRATION (source);
+  g_autoptr(CandorIllustration) self = user_data;
   char *base64 = g_task_propagate_pointer (G_TASK (result), NULL);
 
   /* A save that could not wait encoded it already; on failure, a save tries again. */
@@ -386,13 +404,19 @@ void
 candor_illustration_prepare_async (CandorIllustration *self)
 {
   g_autoptr(GTask) task = NULL;
+  Encoding *encoding;
 
   g_return_if_fail (CANDOR_IS_ILLUSTRATION (self));
 
   if (self->png_base64 != NULL)
     return;
-  task = g_task_new (self, NULL, encode_done_cb, NULL);
+  encoding = g_new0 (Encoding, 1);
+  encoding->image = g_object_ref (self->image);
+  encoding->human_pixels = self->human_pixels;
+  /* The callback holds the illustration and lets go of it on the UI thread. */
+  task = g_task_new (NULL, NULL, encode_done_cb, g_object_ref (self));
   g_task_set_source_tag (task, candor_illustration_prepare_async);
+  g_task_set_task_data (task, encoding, encoding_free);
   g_task_run_in_thread (task, encode_thread);
 }
 

@@ -205,15 +205,19 @@ autosave_cb (gpointer user_data)
   CandorWindow *self = user_data;
 
   self->autosave_id = 0;
-  self->unsaved_since = 0;
   if (!candor_document_get_modified (self->document))
-    return G_SOURCE_REMOVE;
-  /* One at a time, so an older copy never lands after a newer one. */
+    {
+      self->unsaved_since = 0;
+      return G_SOURCE_REMOVE;
+    }
+  /* One at a time, so an older copy never lands after a newer one; the changes waiting
+   * keep their age, so the next one still comes within AUTOSAVE_MAX_MS of them. */
   if (self->autosaving)
     {
       self->autosave_again = TRUE;
       return G_SOURCE_REMOVE;
     }
+  self->unsaved_since = 0;
   self->autosaving = TRUE;
   candor_document_autosave_async (self->document, NULL, autosave_done_cb, g_object_ref (self));
   return G_SOURCE_REMOVE;
