@@ -459,6 +459,18 @@ insert_paintable_after_cb (GtkTextBuffer  *buffer,
   record_insert (self, gtk_text_iter_get_offset (location) - 1, OBJECT_CHAR, 1, pictures);
 }
 
+/* Moves @iter to the next object character (a picture's, or a plain U+FFFC) before
+ * @limit. GtkTextIter's search finds them line by line, not character by character:
+ * saving a long story looks for its pictures this way. */
+static gboolean
+next_object_char (GtkTextIter       *iter,
+                  const GtkTextIter *limit)
+{
+  GtkTextIter match_end;
+
+  return gtk_text_iter_forward_search (iter, OBJECT_CHAR, 0, iter, &match_end, limit);
+}
+
 /* The pictures between @start and @end, as Edit.pictures lists them. */
 static char **
 collect_pictures (CandorDocument    *self,
@@ -469,15 +481,15 @@ collect_pictures (CandorDocument    *self,
   GtkTextIter iter = *start, stop = *end;
 
   gtk_text_iter_order (&iter, &stop);
-  for (; gtk_text_iter_compare (&iter, &stop) < 0; gtk_text_iter_forward_char (&iter))
-    if (gtk_text_iter_get_char (&iter) == OBJECT_UNICHAR)
-      {
-        CandorIllustration *illustration = own_illustration (self,
-                                                             gtk_text_iter_get_paintable (&iter));
+  while (next_object_char (&iter, &stop))
+    {
+      CandorIllustration *illustration = own_illustration (self,
+                                                           gtk_text_iter_get_paintable (&iter));
 
-        g_strv_builder_add (builder, illustration != NULL
-                                     ? candor_illustration_get_id (illustration) : "");
-      }
+      g_strv_builder_add (builder, illustration != NULL
+                                   ? candor_illustration_get_id (illustration) : "");
+      gtk_text_iter_forward_char (&iter);
+    }
 
   return g_strv_builder_end (builder);
 }
@@ -1593,7 +1605,7 @@ candor_document_list_placed (CandorDocument  *self,
                              GArray         **offsets)
 {
   GPtrArray *placed;
-  GtkTextIter iter;
+  GtkTextIter iter, end;
 
   g_return_val_if_fail (CANDOR_IS_DOCUMENT (self), NULL);
 
@@ -1601,22 +1613,19 @@ candor_document_list_placed (CandorDocument  *self,
   if (offsets != NULL)
     *offsets = g_array_new (FALSE, FALSE, sizeof (guint));
 
-  gtk_text_buffer_get_start_iter (self->buffer, &iter);
-  do
+  gtk_text_buffer_get_bounds (self->buffer, &iter, &end);
+  for (; next_object_char (&iter, &end); gtk_text_iter_forward_char (&iter))
     {
-      CandorIllustration *illustration;
+      CandorIllustration *illustration = own_illustration (self, gtk_text_iter_get_paintable (&iter));
       guint offset;
 
-      if (gtk_text_iter_get_char (&iter) != OBJECT_UNICHAR ||
-          (illustration = own_illustration (self, gtk_text_iter_get_paintable (&iter))) == NULL)
+      if (illustration == NULL)
         continue;
-
       g_ptr_array_add (placed, g_object_ref (illustration));
       offset = gtk_text_iter_get_offset (&iter);
       if (offsets != NULL)
         g_array_append_val (*offsets, offset);
     }
-  while (gtk_text_iter_forward_char (&iter));
 
   return placed;
 }

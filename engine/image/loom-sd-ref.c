@@ -549,13 +549,13 @@ loom_sd_ref_text_encoder (LoomSdCheckpoint *checkpoint,
   g_autofree float *tok = NULL, *pos = NULL;
   g_autofree float *x = NULL, *h = NULL, *f = NULL;
 
+  g_return_val_if_fail (checkpoint != NULL, FALSE);
   ref_init (r, checkpoint);
   c = r->config;
   d = c->text_dim;
   ffn = c->text_ffn;
   heads = c->text_heads;
 
-  g_return_val_if_fail (checkpoint != NULL, FALSE);
   g_return_val_if_fail (tokens != NULL && out != NULL, FALSE);
 
   if (d == 0 || heads == 0 || d % heads != 0 || c->text_positions < T)
@@ -1025,11 +1025,11 @@ loom_sd_ref_unet (LoomSdCheckpoint *checkpoint,
   g_autofree float *temb = NULL;
   g_autofree float *x = NULL;
 
+  g_return_val_if_fail (checkpoint != NULL, FALSE);
   ref_init_unet (r, checkpoint);
   c = r->config;
   L = c->unet_levels;
 
-  g_return_val_if_fail (checkpoint != NULL, FALSE);
   g_return_val_if_fail (latent != NULL && context != NULL && out != NULL, FALSE);
   g_return_val_if_fail (L >= 1 && L <= LOOM_SD_MAX_LEVELS, FALSE);
   g_return_val_if_fail (height % (1u << (L - 1)) == 0 && width % (1u << (L - 1)) == 0, FALSE);
@@ -1073,11 +1073,11 @@ loom_sd_ref_vae_decode (LoomSdCheckpoint *checkpoint,
   g_autofree float *z = NULL;
   g_autofree float *x = NULL;
 
+  g_return_val_if_fail (checkpoint != NULL, FALSE);
   ref_init_vae (r, checkpoint, "vae.decoder");
   c = r->config;
   L = c->vae_levels;
 
-  g_return_val_if_fail (checkpoint != NULL, FALSE);
   g_return_val_if_fail (latent != NULL && image != NULL, FALSE);
   g_return_val_if_fail (L >= 1 && L <= LOOM_SD_MAX_LEVELS, FALSE);
 
@@ -1109,11 +1109,11 @@ loom_sd_ref_vae_encode (LoomSdCheckpoint *checkpoint,
   g_autofree float *moments = NULL;
   g_autofree float *quant = NULL;
 
+  g_return_val_if_fail (checkpoint != NULL, FALSE);
   ref_init_vae (r, checkpoint, "vae.encoder");
   c = r->config;
   L = c->vae_levels;
 
-  g_return_val_if_fail (checkpoint != NULL, FALSE);
   g_return_val_if_fail (image != NULL && latent != NULL, FALSE);
   g_return_val_if_fail (L >= 1 && L <= LOOM_SD_MAX_LEVELS, FALSE);
   g_return_val_if_fail (height % (1u << (L - 1)) == 0 && width % (1u << (L - 1)) == 0, FALSE);

@@ -278,6 +278,29 @@ test_place_undo_redo (void)
   assert_placed (document, illustration, 12);
   assert_runs_valid (document);
 
+  /* A plain U+FFFC typed before the picture is text, not a picture: deleting both and
+   * undoing gives each back as it was. */
+  {
+    GtkTextBuffer *buffer = candor_document_get_buffer (document);
+    GtkTextIter start, end;
+
+    gtk_text_buffer_get_iter_at_offset (buffer, &start, 11);
+    gtk_text_buffer_insert (buffer, &start, OBJECT_CHAR, -1);
+    assert_placed (document, illustration, 13);
+    gtk_text_buffer_get_iter_at_offset (buffer, &start, 11);
+    gtk_text_buffer_get_iter_at_offset (buffer, &end, 14);
+    gtk_text_buffer_delete (buffer, &start, &end);
+    assert_placed (document, NULL, 0);
+    candor_document_undo (document);
+    assert_placed (document, illustration, 13);
+    g_free (text);
+    text = candor_document_dup_text (document);
+    g_assert_cmpstr (text, ==, "First line." OBJECT_CHAR "\n" OBJECT_CHAR "Second line.");
+    assert_runs_valid (document);
+    candor_document_undo (document);
+    assert_placed (document, illustration, 12);
+  }
+
   /* Deleting it with the text around it, then undoing, restores the picture too. */
   delete_range (document, 6, 18);
   assert_placed (document, NULL, 0);
